@@ -1,0 +1,131 @@
+"""Run the SQL models in ``sql/``: one ``select`` per file, materialised as a table of the same name.
+
+Layers (STYLE.md): ``staging`` (one per extract: rename, cast, pseudonymise), ``intermediate``
+(reusable joins), ``indicators`` (one per indicator, same columns), ``marts``. Staging and marts
+tables are published; intermediate and indicator tables live in the refresh's private work
+database. Dependencies are read from the SQL itself (any other model's name it mentions), so a
+model runs after everything it selects from. ``sql/macros.sql`` is run first.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+LAYERS = ("staging", "intermediate", "indicators", "marts")
+PUBLISHED_LAYERS = ("staging", "marts")
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    layer: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def grain(self) -> str:
+        """The first line's ``-- one row per ...`` comment (STYLE.md), used as the table comment."""
+        first = self.sql.lstrip().splitlines()[0]
+        return first.removeprefix("--").strip() if first.startswith("--") else ""
+
+    @property
+    def is_published(self) -> bool:
+        return self.layer in PUBLISHED_LAYERS
+
+
+def discover_models(sql_dir: Path = SQL_DIR, layers: tuple[str, ...] = LAYERS) -> list[Model]:
+    """Every model under ``sql_dir`` in an order where each runs after the models it reads."""
+    models = {
+        path.stem: Model(path.stem, layer, path)
+        for layer in layers
+        for path in sorted((sql_dir / layer).glob("*.sql"))
+    }
+    graph = {}
+    for model in models.values():
+        text = _strip_comments(model.sql)
+        graph[model.name] = {other for other in models if other != model.name and re.search(rf"\b{other}\b", text)}
+    return [models[name] for name in TopologicalSorter(graph).static_order()]
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def run_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
+    macros = sql_dir / "macros.sql"
+    if macros.exists():
+        con.execute(macros.read_text(encoding="utf-8"))
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: Model, *, published_schema: str, work_schema: str) -> None:
+    schema = published_schema if model.is_published else work_schema
+    body = model.sql.strip().rstrip(";")
+    try:
+        con.execute(f"create or replace table {schema}.{model.name} as\n{body}")
+    except duckdb.Error as error:
+        raise RuntimeError(f"SQL model {model.layer}/{model.name}.sql failed: {error}") from error
+
+
+def run_models(
+    con: duckdb.DuckDBPyConnection,
+    models: list[Model],
+    *,
+    published_schema: str = "marts.main",
+    work_schema: str = "work.main",
+) -> None:
+    for model in models:
+        run_model(con, model, published_schema=published_schema, work_schema=work_schema)
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def load_column_docs(sql_dir: Path = SQL_DIR) -> dict:
+    with open(sql_dir / "docs.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
+def apply_comments(con: duckdb.DuckDBPyConnection, schema: str, docs: dict, table_comments: dict[str, str]) -> list[str]:
+    """COMMENT every table and column of ``schema``; returns the columns left undocumented.
+
+    Column text comes from ``sql/docs.toml``: ``[tables.<table>.columns]`` first, then the shared
+    ``[columns]`` dictionary, then the extract contract's description for staging columns.
+    """
+    database, schema_name = schema.split(".")
+    undocumented = []
+    tables = con.execute(
+        "select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
+        [database, schema_name],
+    ).fetchall()
+    shared = docs.get("columns", {})
+    per_table = docs.get("tables", {})
+    for (table,) in tables:
+        table_doc = per_table.get(table, {})
+        comment = table_doc.get("description") or table_comments.get(table, "")
+        if comment:
+            con.execute(f"comment on table {schema}.{table} is {_quote(comment)}")
+        columns = con.execute(
+            "select column_name from information_schema.columns where table_catalog = ? and table_schema = ? and table_name = ?",
+            [database, schema_name, table],
+        ).fetchall()
+        for (column,) in columns:
+            text = table_doc.get("columns", {}).get(column) or shared.get(column)
+            if text:
+                con.execute(f"comment on column {schema}.{table}.{column} is {_quote(text)}")
+            else:
+                undocumented.append(f"{table}.{column}")
+    return undocumented
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

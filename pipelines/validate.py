@@ -1,0 +1,432 @@
+"""Validate normalised extract rows with Great Expectations; split them into staged and quarantined.
+
+The suites in ``expectations/<extract>.json`` are generated from the contract (``pmf suites``)
+and committed; a test keeps them in step. Each expectation's ``meta`` names the contract rule
+(``rule``), the column a person should look at (``column``) and what a failure does
+(``severity``: ``quarantine`` the row, or a ``warning`` that treats the value as missing).
+
+GX sees the normalised text columns plus a few derived columns that make every rule a plain
+column expectation (pandas computes them in ``prepare``):
+
+- ``<date column>__at``: the parsed timestamp (missing when blank or unparseable);
+- ``<date column>__day``: its calendar day, for rules that compare dates;
+- ``nhs_number__is_valid``: the modulus-11 check (missing when no NHS number);
+- ``dob__unborn_limit__day``: for CP plans, dob minus the unborn allowance (280 days);
+- ``<column>__given_if_required``: False where a conditionally-required value is missing;
+- ``_key_is_repeat``: the record key was already seen in this submission (file or earlier file);
+- ``_parent_is_known`` / ``_parent_event__day``: for police_da_children, whether its incident is
+  in any submitted incidents file, and that incident's date.
+
+A row is quarantined by its first failing rule (in the order of ``RowRule``); its message lists
+every problem found in it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.contract import EARLIEST_POSSIBLE_DATE, LA_CODE_PATTERN, Extract, load_contract
+from pipelines.periods import Quarter
+from pipelines.rules import RowRule
+
+SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
+_RULE_ORDER = {rule.value: index for index, rule in enumerate(RowRule)}
+_DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- suites
+
+
+def _expectation(kind: str, rule: RowRule, reported_column: str, severity: str = "quarantine", **kwargs: object) -> dict:
+    """One expectation; ``reported_column`` is the contract column a failure is reported against."""
+    meta = {"rule": rule.value, "column": reported_column, "severity": severity}
+    return {"type": kind, "kwargs": kwargs, "meta": meta}
+
+
+def build_suite(extract: Extract) -> dict:
+    """The GX suite (as JSON-able dict) that encodes the contract's row rules for one extract."""
+    expectations: list[dict] = []
+    add = expectations.append
+    event = extract.event_date
+    for column in extract.columns:
+        name = column.name
+        if column.required:
+            add(_expectation("expect_column_values_to_not_be_null", RowRule.REQUIRED_MISSING, name, column=name))
+        if column.required_when:
+            add(
+                _expectation(
+                    "expect_column_values_to_be_in_set",
+                    RowRule.REQUIRED_MISSING,
+                    name,
+                    column=f"{name}__given_if_required",
+                    value_set=[True],
+                )
+            )
+        if column.type in _DATE_FORMATS:
+            add(
+                _expectation(
+                    "expect_column_values_to_match_strftime_format",
+                    RowRule.UNPARSEABLE_DATE,
+                    name,
+                    column=name,
+                    strftime_format=_DATE_FORMATS[column.type],
+                )
+            )
+            if column.identifier != "dob":
+                add(
+                    _expectation(
+                        "expect_column_values_to_be_between",
+                        RowRule.IMPOSSIBLE_DATE,
+                        name,
+                        column=f"{name}__at",
+                        min_value=f"{EARLIEST_POSSIBLE_DATE}T00:00:00",
+                    )
+                )
+        if column.type == "code":
+            add(
+                _expectation(
+                    "expect_column_values_to_be_in_set", RowRule.UNKNOWN_CODE, name, column=name, value_set=list(column.codes)
+                )
+            )
+        if column.type == "la_code":
+            add(_expectation("expect_column_values_to_match_regex", RowRule.UNKNOWN_CODE, name, column=name, regex=LA_CODE_PATTERN))
+        if column.identifier == "nhs_number":
+            add(
+                _expectation(
+                    "expect_column_values_to_be_in_set",
+                    RowRule.INVALID_NHS_NUMBER,
+                    name,
+                    "quarantine" if column.required else "warning",
+                    column=f"{name}__is_valid",
+                    value_set=[True],
+                )
+            )
+        if column.not_before:
+            earlier = extract.column(column.not_before)
+            both_datetimes = column.type == earlier.type == "datetime"
+            suffix = "__at" if both_datetimes else "__day"
+            add(
+                _expectation(
+                    "expect_column_pair_values_a_to_be_greater_than_b",
+                    RowRule.END_BEFORE_START,
+                    name,
+                    column_A=f"{name}{suffix}",
+                    column_B=f"{column.not_before}{suffix}",
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
+            )
+    dob = extract.dob_column
+    if dob:
+        compared = "_parent_event" if extract.parent else extract.date_compared_with_dob
+        limit = "dob__unborn_limit__day" if extract.unborn_days else f"{dob}__day"
+        add(
+            _expectation(
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                RowRule.DOB_AFTER_EVENT,
+                dob,
+                column_A=f"{compared}__day",
+                column_B=limit,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        )
+    if event:
+        add(
+            _expectation(
+                "expect_column_values_to_be_between",
+                RowRule.EVENT_AFTER_PERIOD,
+                event,
+                column=f"{event}__at",
+                max_value={"$PARAMETER": "period_end"},
+            )
+        )
+    add(_expectation("expect_column_values_to_be_in_set", RowRule.DUPLICATE_KEY, extract.key[0], column="_key_is_repeat", value_set=[False]))
+    if extract.parent:
+        add(
+            _expectation(
+                "expect_column_values_to_be_in_set",
+                RowRule.ORPHAN,
+                extract.parent.on,
+                column="_parent_is_known",
+                value_set=[True],
+            )
+        )
+    return {
+        "name": extract.name,
+        "expectations": expectations,
+        "meta": {
+            "generated_from": "pipelines/extracts.toml (pmf suites)",
+            "extract": extract.name,
+            "parameters": {"period_end": "last moment of the submission's period, e.g. 2018-12-31T23:59:59"},
+        },
+    }
+
+
+def suite_path(extract_name: str, suites_dir: Path = SUITES_DIR) -> Path:
+    return suites_dir / f"{extract_name}.json"
+
+
+def write_suites(suites_dir: Path = SUITES_DIR) -> list[Path]:
+    """Regenerate every suite from the contract (what ``pmf suites`` runs)."""
+    suites_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for extract in load_contract().values():
+        path = suite_path(extract.name, suites_dir)
+        path.write_text(json.dumps(build_suite(extract), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- GX runtime
+
+
+class _Validator:
+    """One ephemeral GX context per process (GX costs ~3 s to import and set up)."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self._gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        asset = self.context.data_sources.add_pandas("pmf").add_dataframe_asset("extract_rows")
+        self.batch_definition = asset.add_batch_definition_whole_dataframe("chunk")
+        self.suites: dict[str, object] = {}
+
+    def suite(self, extract_name: str, suites_dir: Path) -> object:
+        key = f"{suites_dir}:{extract_name}"
+        if key not in self.suites:
+            body = json.loads(suite_path(extract_name, suites_dir).read_text(encoding="utf-8"))
+            self.suites[key] = self._gx.ExpectationSuite(**body)
+        return self.suites[key]
+
+    def run(self, frame: pd.DataFrame, extract_name: str, parameters: dict, suites_dir: Path) -> list:
+        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            self.suite(extract_name, suites_dir), result_format="COMPLETE", expectation_parameters=parameters
+        )
+        for item in result.results:
+            info = item.exception_info or {}
+            if info.get("raised_exception"):
+                raise RuntimeError(
+                    f"GX could not evaluate {item.expectation_config.type} on {extract_name}: "
+                    f"{info.get('exception_message')}"
+                )
+        return result.results
+
+
+@cache
+def _validator() -> _Validator:
+    return _Validator()
+
+
+# --------------------------------------------------------------------------- preparing rows
+
+
+def is_valid_nhs_number(values: pd.Series) -> pd.Series:
+    """Modulus-11 check of 10-digit NHS numbers; missing stays missing (True/False/NA)."""
+    digits = values.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    result = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    result[values.notna()] = False
+    if digits.any():
+        matrix = np.array([list(map(int, v)) for v in values[digits]], dtype=np.int64)
+        remainder = (matrix[:, :9] * np.arange(10, 1, -1)).sum(axis=1) % 11
+        check = (11 - remainder) % 11  # 11 -> 0; 10 means no valid number has these nine digits
+        result[digits] = (check != 10) & (check == matrix[:, 9])
+    return result
+
+
+@dataclass
+class SubmissionState:
+    """What validation remembers across the chunks and files of one run."""
+
+    seen_keys: dict[tuple[str, str], set[tuple]] = field(default_factory=lambda: defaultdict(set))
+    parent_dates: dict[str, dict[str, pd.Timestamp | None]] = field(default_factory=lambda: defaultdict(dict))
+
+
+def prepare(frame: pd.DataFrame, extract: Extract, period: Quarter, state: SubmissionState) -> pd.DataFrame:
+    """Add the derived columns the suite refers to (see module docstring)."""
+    prepared = frame.copy()
+    prepared.index.name = None  # GX reports a named index as {name: value} dicts
+    for column in extract.columns:
+        if column.type in _DATE_FORMATS:
+            parsed = pd.to_datetime(frame[column.name], format=_DATE_FORMATS[column.type], errors="coerce")
+            prepared[f"{column.name}__at"] = parsed
+            prepared[f"{column.name}__day"] = parsed.dt.normalize()
+        if column.identifier == "nhs_number":
+            prepared[f"{column.name}__is_valid"] = is_valid_nhs_number(frame[column.name]).astype(object)
+        if column.required_when:
+            given = frame[column.name].notna() | frame[column.required_when].isna()
+            prepared[f"{column.name}__given_if_required"] = given.astype(object)
+    if extract.unborn_days:
+        prepared["dob__unborn_limit__day"] = prepared["dob__day"] - pd.Timedelta(days=extract.unborn_days)
+    prepared["_key_is_repeat"] = _mark_repeated_keys(frame, extract, period, state).astype(object)
+    if extract.parent:
+        known = state.parent_dates[extract.parent.extract]
+        on = frame[extract.parent.on]
+        prepared["_parent_is_known"] = on.isin(known.keys()).astype(object).where(on.notna(), None)
+        prepared["_parent_event__day"] = pd.to_datetime(on.map(known), errors="coerce")
+    return prepared
+
+
+def _mark_repeated_keys(frame: pd.DataFrame, extract: Extract, period: Quarter, state: SubmissionState) -> pd.Series:
+    """True for every copy of a key after its first in this period's submission of the extract."""
+    keys = frame[list(extract.key)]
+    complete = keys.notna().all(axis=1)
+    tuples = list(keys.itertuples(index=False, name=None))
+    seen = state.seen_keys[(extract.name, period.folder_id)]
+    repeat = np.zeros(len(frame), dtype=bool)
+    for position, (key, is_complete) in enumerate(zip(tuples, complete, strict=True)):
+        if not is_complete:
+            continue
+        if key in seen:
+            repeat[position] = True
+        else:
+            seen.add(key)
+    return pd.Series(repeat, index=frame.index)
+
+
+def remember_parent_rows(frame: pd.DataFrame, extract: Extract, state: SubmissionState, staged: pd.Index) -> None:
+    """Record an extract's keys (and, for staged rows, event dates) for its child extracts.
+
+    Files arrive in period order, so a key re-sent in a later period overwrites the earlier date
+    (latest period wins, as in staging).
+    """
+    children = [e for e in load_contract().values() if e.parent and e.parent.extract == extract.name]
+    if not children:
+        return
+    dates = state.parent_dates[extract.name]
+    on = children[0].parent.on
+    event = pd.to_datetime(frame[children[0].parent.event_date], errors="coerce").dt.normalize()
+    for row_number, key in frame[on].dropna().items():
+        if row_number in staged:
+            dates[key] = event[row_number]
+        else:
+            dates.setdefault(key, None)
+
+
+# --------------------------------------------------------------------------- quarantine
+
+
+@dataclass
+class ChunkOutcome:
+    staged_rows: pd.Index  # row numbers
+    quarantine: pd.DataFrame  # one row per quarantined raw row
+    warnings: dict[str, int]  # rule -> count of value warnings
+    invalid_values: dict[str, pd.Index]  # column -> row numbers whose value is treated as missing
+
+
+QUARANTINE_COLUMNS = ["row_number", "column_name", "value", "rule", "message", "problems"]
+
+
+def validate_chunk(
+    frame: pd.DataFrame,
+    extract: Extract,
+    period: Quarter,
+    state: SubmissionState,
+    *,
+    suites_dir: Path = SUITES_DIR,
+) -> ChunkOutcome:
+    """Run the extract's suite over one chunk of normalised rows."""
+    prepared = prepare(frame, extract, period, state)
+    parameters = {"period_end": f"{period.end_date.isoformat()}T23:59:59"}
+    results = _validator().run(prepared, extract.name, parameters, suites_dir)
+    problems: list[tuple[int, int, str, str]] = []  # (row, order, column, rule)
+    warnings: dict[str, int] = defaultdict(int)
+    invalid_values: dict[str, pd.Index] = {}
+    column_order = {name: index for index, name in enumerate(extract.column_names)}
+    for item in results:
+        meta = item.expectation_config.meta or {}
+        rows = item.result.get("unexpected_index_list") or []
+        if not rows:
+            continue
+        if meta.get("severity") == "warning":
+            warnings[meta["rule"]] += len(rows)
+            invalid_values[meta["column"]] = pd.Index(rows)
+            continue
+        order = _RULE_ORDER[meta["rule"]] * 1000 + column_order.get(meta["column"], 999)
+        problems.extend((row, order, meta["column"], meta["rule"]) for row in rows)
+    quarantine = _quarantine_rows(problems, frame, extract)
+    staged = frame.index.difference(pd.Index(quarantine["row_number"]))
+    remember_parent_rows(frame, extract, state, staged)
+    return ChunkOutcome(staged, quarantine, dict(warnings), invalid_values)
+
+
+def _quarantine_rows(problems: list[tuple[int, int, str, str]], frame: pd.DataFrame, extract: Extract) -> pd.DataFrame:
+    if not problems:
+        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    table = pd.DataFrame(problems, columns=["row_number", "order", "column_name", "rule"])
+    table = table.drop_duplicates().sort_values(["row_number", "order"])
+    table["value"] = [
+        mask_value(extract, column, frame.at[row, column] if column in frame.columns else None)
+        for row, column in zip(table["row_number"], table["column_name"], strict=True)
+    ]
+    table["message"] = [
+        describe_problem(extract, rule, column, value)
+        for rule, column, value in zip(table["rule"], table["column_name"], table["value"], strict=True)
+    ]
+    first = table.groupby("row_number", sort=True).head(1).set_index("row_number")
+    everything = table.groupby("row_number")["message"].agg("; ".join)
+    counts = table.groupby("row_number").size()
+    first = first.assign(message=everything, problems=counts).reset_index()
+    return first[QUARANTINE_COLUMNS]
+
+
+def mask_value(extract: Extract, column: str, value: object) -> str | None:
+    """The value as shown in quarantine: identifiers keep only their shape (``9999-99-99``)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value)
+    try:
+        identifier = extract.column(column).identifier
+    except KeyError:
+        identifier = None
+    if identifier:
+        return "".join("9" if ch.isdigit() else "X" if ch.isalpha() else ch for ch in text)
+    return text
+
+
+_EXPLANATIONS = {
+    RowRule.REQUIRED_MISSING: "is required but missing",
+    RowRule.UNPARSEABLE_DATE: "is not a date in YYYY-MM-DD or DD/MM/YYYY form (or is not a real calendar date)",
+    RowRule.IMPOSSIBLE_DATE: f"is before {EARLIEST_POSSIBLE_DATE}",
+    RowRule.UNKNOWN_CODE: "is not one of the allowed codes",
+    RowRule.INVALID_NHS_NUMBER: "fails the NHS number modulus-11 check",
+    RowRule.END_BEFORE_START: "is before {not_before}",
+    RowRule.DOB_AFTER_EVENT: "is after the event date {event}",
+    RowRule.EVENT_AFTER_PERIOD: "is after the end of the submission's period",
+    RowRule.DUPLICATE_KEY: "repeats a record key already sent in this submission (the first copy is kept)",
+    RowRule.ORPHAN: "refers to an incident that is in no submitted police_da_incidents file",
+}
+
+
+def describe_problem(extract: Extract, rule: str, column: str, value: str | None) -> str:
+    rule = RowRule(rule)
+    text = _EXPLANATIONS[rule]
+    if rule is RowRule.END_BEFORE_START:
+        text = text.format(not_before=extract.column(column).not_before)
+    if rule is RowRule.DOB_AFTER_EVENT:
+        event = f"of the {extract.parent.extract} row" if extract.parent else f"({extract.date_compared_with_dob})"
+        text = text.format(event=event)
+        if extract.unborn_days:
+            text += f" by more than {extract.unborn_days} days (unborn allowance)"
+    if rule is RowRule.UNKNOWN_CODE and column in extract.column_names and extract.column(column).codes:
+        text += f" ({', '.join(extract.column(column).codes)})"
+    if rule is RowRule.UNKNOWN_CODE and column in extract.column_names and extract.column(column).type == "la_code":
+        text += " (an ONS code E06/E07/E08/E09 followed by six digits)"
+    shown = "blank" if value is None else repr(value)
+    return f"{column} {shown} {text}"

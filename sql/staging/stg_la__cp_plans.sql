@@ -1,0 +1,36 @@
+-- one row per child protection plan (plan_id); the version in the latest period folder wins
+with
+
+source as (
+    select * from raw_la_cp_plans
+),
+
+-- An open plan is re-sent every quarter; the latest copy carries its end date once it ends.
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by plan_id order by _period_start desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        plan_id,
+        la_code,
+        pmf_pseudonym('la:' || la_code || ':' || child_id) as child_key,
+        pmf_pseudonym('nhs:' || nhs_number) as nhs_key,
+        date_trunc('month', cast(dob as date)) as birth_month,
+        sex,
+        cast(plan_start_date as date) as plan_start_date,
+        cast(plan_end_date as date) as plan_end_date,
+        -- Unborn children (dob after the start) are age 0 (contract).
+        pmf_age_years(cast(dob as date), cast(plan_start_date as date)) as age_at_start,
+        cast(dob as date) > cast(plan_start_date as date) as is_unborn_at_start,
+        initial_category,
+        latest_category,
+        pmf_period_label(_period) as received_period,
+    from latest
+)
+
+select * from final

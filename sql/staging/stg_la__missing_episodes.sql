@@ -1,0 +1,34 @@
+-- one row per missing or absent episode (episode_id); the version in the latest period folder wins
+with
+
+source as (
+    select * from raw_la_missing_episodes
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by episode_id order by _period_start desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        episode_id,
+        la_code,
+        pmf_pseudonym('la:' || la_code || ':' || child_id) as child_key,
+        date_trunc('month', cast(dob as date)) as birth_month,
+        sex,
+        missing_or_away,
+        cast(missing_start as timestamp) as missing_start,
+        cast(missing_end as timestamp) as missing_end,
+        pmf_age_years(cast(dob as date), cast(missing_start as date)) as age_at_start,
+        rhi_offered,
+        rhi_accepted,
+        cast(rhi_date as date) as rhi_date,
+        pmf_period_label(_period) as received_period,
+    from latest
+)
+
+select * from final

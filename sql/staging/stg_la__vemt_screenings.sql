@@ -1,0 +1,35 @@
+-- one row per exploitation (VEMT) screening (screening_id); latest period folder wins
+with
+
+source as (
+    select * from raw_la_vemt_screenings
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by screening_id order by _period_start desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        screening_id,
+        la_code,
+        pmf_pseudonym('la:' || la_code || ':' || child_id) as child_key,
+        pmf_pseudonym('nhs:' || nhs_number) as nhs_key,
+        date_trunc('month', cast(dob as date)) as birth_month,
+        sex,
+        cast(screening_date as date) as screening_date,
+        pmf_age_years(cast(dob as date), cast(screening_date as date)) as age_at_screening,
+        risk_level,
+        missing_concern,
+        exploitation_concern,
+        trafficking_concern,
+        holistic_plan,
+        pmf_period_label(_period) as received_period,
+    from latest
+)
+
+select * from final

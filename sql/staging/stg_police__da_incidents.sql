@@ -1,0 +1,30 @@
+-- one row per domestic abuse incident (incident_id); the version in the latest period folder wins
+with
+
+source as (
+    select * from raw_police_da_incidents
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by incident_id order by _period_start desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        incident_id,
+        la_code,
+        cast(reported_at as timestamp) as reported_at,
+        cast(reported_at as date) as reported_date,
+        pmf_pseudonym('police:' || victim_id) as victim_key,
+        dash_risk,
+        marac_referral,
+        crime_recorded,
+        pmf_period_label(_period) as received_period,
+    from latest
+)
+
+select * from final

@@ -1,0 +1,34 @@
+-- one row per missing-child report (report_id); the version in the latest period folder wins
+with
+
+source as (
+    select * from raw_police_missing_reports
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by report_id order by _period_start desc, _row_number desc
+    ) = 1
+),
+
+final as (
+    select
+        report_id,
+        la_code,
+        pmf_pseudonym('police:' || person_id) as person_key,
+        pmf_pseudonym('nhs:' || nhs_number) as nhs_key,
+        date_trunc('month', cast(dob as date)) as birth_month,
+        sex,
+        cast(reported_missing_at as timestamp) as reported_missing_at,
+        cast(reported_missing_at as date) as reported_missing_date,
+        cast(found_at as timestamp) as found_at,
+        pmf_age_years(cast(dob as date), cast(reported_missing_at as date)) as age_at_report,
+        risk_grading,
+        from_care,
+        pmf_period_label(_period) as received_period,
+    from latest
+)
+
+select * from final

@@ -203,6 +203,8 @@ class FileReader:
                 chunk.index = chunk.index + 2  # header is row 1; a quoted multi-line record is one row
                 chunk.index.name = "row_number"
                 yield chunk
+        except pd.errors.EmptyDataError:
+            return  # a header and nothing else: chunks() reports "no data rows"
         except pd.errors.ParserError as error:
             raise FileRejected(FileRule.UNREADABLE, f"not a readable CSV file ({_first_line(error)})") from None
 

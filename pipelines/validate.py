@@ -189,6 +189,16 @@ def write_suites(suites_dir: Path = SUITES_DIR) -> list[Path]:
     return written
 
 
+def stale_suites(suites_dir: Path = SUITES_DIR) -> list[str]:
+    """Extracts whose committed suite differs from the one the contract generates."""
+    stale = []
+    for extract in load_contract().values():
+        path = suite_path(extract.name, suites_dir)
+        if not path.exists() or json.loads(path.read_text(encoding="utf-8")) != build_suite(extract):
+            stale.append(extract.name)
+    return stale
+
+
 # --------------------------------------------------------------------------- GX runtime
 
 
@@ -430,3 +440,4 @@ def describe_problem(extract: Extract, rule: str, column: str, value: str | None
         text += " (an ONS code E06/E07/E08/E09 followed by six digits)"
     shown = "blank" if value is None else repr(value)
     return f"{column} {shown} {text}"
+

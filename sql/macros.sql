@@ -1,8 +1,8 @@
--- Shared SQL macros, created before any model runs.
+-- Shared SQL macros, created (as temporary macros, so they never land in the marts) before any model runs.
 
 -- Whole years between a date of birth and a date (contract: "Age = whole years between dob and
 -- the event date"). A dob after the date (an unborn child on a CP plan) is age 0.
-create or replace macro pmf_age_years(dob, on_date) as
+create or replace temp macro pmf_age_years(dob, on_date) as
     greatest(
         0,
         year(on_date) - year(dob)
@@ -10,10 +10,10 @@ create or replace macro pmf_age_years(dob, on_date) as
     );
 
 -- Period label (2018-19 Q3) from a period folder id (2018-19-Q3).
-create or replace macro pmf_period_label(folder_id) as regexp_replace(folder_id, '-Q', ' Q');
+create or replace temp macro pmf_period_label(folder_id) as regexp_replace(folder_id, '-Q', ' Q');
 
 -- Financial-year quarter label (2018-19 Q3) of a date: Q1 = Apr-Jun ... Q4 = Jan-Mar.
-create or replace macro pmf_period_of(on_date) as
+create or replace temp macro pmf_period_of(on_date) as
     format(
         '{}-{:02d} Q{}',
         year(on_date) - case when month(on_date) < 4 then 1 else 0 end,

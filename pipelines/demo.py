@@ -1,0 +1,1233 @@
+"""Deterministic demo data: all ten extracts for every quarter, realistically messy but within
+the contract (``shared/spec/extracts.md``), plus the population reference file and a manifest
+of the row errors planted on purpose.
+
+Same arguments => byte-identical files: every random draw comes from a numpy ``default_rng``
+keyed by the seed and stable labels (``zlib.crc32``, never ``hash()``), no wall-clock time is
+read, and XLSX zips are rewritten with fixed timestamps.
+
+How the data is made
+--------------------
+1. **People.** Each LA has a pool of children (one birth cohort per year, sized from the
+   population file: everyone who is 0-24 at some time in the window) grouped into households
+   with an adult; adults without children are added. Each person keeps a dob, sex, a unique valid
+   NHS number (synthetic, 9xx range), an LA ``child_id`` (``0004512``), a force-wide police
+   ``person_id`` (``CP00012345``) and, for adults, a health ``client_id`` (``C0012345``). A
+   latent risk score (household + own) makes the same children go missing again and again,
+   witness domestic abuse repeatedly, get screened for exploitation at higher risk and attend
+   A&E for self-harm, alcohol or drugs - so people recur within and across sources.
+2. **Records** are simulated per LA and quarter (with burn-in years so stocks such as open CP
+   plans are steady from the first quarter), then **sent**: a record is in every quarter's file
+   from the quarter of its start until the quarter its last date falls in, with dates that lie
+   after the period end left blank (open plans, in-progress assessments, treatment not yet
+   started, children not yet found). About 2% of records are recorded late: first sent in the
+   quarter after their date.
+
+Calibration (Hartlepool, per quarter unless stated; other LAs scale by their population aged
+0-17 times an LA factor drawn in 0.85-1.15; Hartlepool's trends run linearly over the window):
+
+==========================  ===========================  =====================================
+measure                     value                        source / note
+==========================  ===========================  =====================================
+children aged 0-17          20,500 / 33,000 / 27,000 /   public (Hartlepool, Middlesbrough,
+                            44,000                       Redcar, Stockton); synthetic LAs
+                                                         18,000-70,000; +0.4% a year
+CP plan starts              22 per 10,000 (~45)          gives 100-180 open; 80% NEG at the
+                                                         start, NEG starts fall 30% (trend)
+CLA episode starts          17 per 10,000                ~300 looked after, 70% N1
+early help assessments      73 per 10,000 (~150)         not public; neglect identified
+                                                         15% -> 27% (trend), others 18%
+VEMT screenings             17 per 10,000 (~35)          not public; aged 10-17
+police missing reports      80 per 10,000                ~4,000 a year force-wide, about half
+                                                         the children go missing repeatedly
+LA missing episodes         92% of police reports + 25%  same children and times; RHI within
+                            absences                     72h 55% -> 85% of interviews (trend)
+DA incidents                400 per 10,000               ~20,000 a year force-wide, 62%
+                                                         crimes (~12,600); children present
+                                                         at 41% (Hartlepool 43% -> 34%)
+A&E attendances aged 0-24   240 per 10,000 (~500)        not public; ~3,000 a quarter Tees
+adult treatment referrals   44 per 10,000 (~90)          not public; 50% substance misuse
+==========================  ===========================  =====================================
+
+Messiness (all valid per the contract): LA extracts one file per LA (``--E06000001``), police
+force-wide, A&E one file per trust (NTHFT = Hartlepool + Stockton, STHFT = Middlesbrough +
+Redcar, synthetic LAs in pairs), treatment one file. Redcar (and every 4th synthetic LA) and
+health send XLSX, with title rows or leading blank rows, real Excel date cells or text. CSVs are
+UTF-8, UTF-8 with BOM or Windows-1252 (police incidents always, with a ``Notes`` column holding
+``£`` / ``–``). Header spellings vary (``incident_id``, ``Incident ID``, ``INCIDENT_ID``,
+`` Incident Id ``), columns are shuffled, extra columns added; dates are ISO or UK, datetimes
+with or without seconds; optional blanks are ``""``, ``N/A``, ``NULL``, ``NA`` or ``-``; codes
+and person ids come in lower case or padded; NHS numbers are sometimes spaced; notes hold
+commas and newlines.
+
+Planted errors: ~1% of each file's rows (at most 2% of a file; none in files under 50 rows),
+each with exactly one defect, cycling through every row rule that applies to the extract, plus
+one duplicate key per period across two files of a split submission. Impossible dates are only
+planted where no other rule can also fire (``reported_at`` of incidents, ``referral_date``);
+police incidents with children present are never planted, so child rows stay linked. Each one
+is listed in ``<raw>/_demo/planted_errors.csv`` with its spreadsheet row number.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+
+from pipelines.contract import Column, Extract, get_extract, load_contract
+from pipelines.periods import Quarter, quarter_range
+from pipelines.rules import RowRule
+
+DEFAULT_SEED = 20170401
+TEES_LAS = (
+    ("E06000001", "Hartlepool", 20_500),
+    ("E06000002", "Middlesbrough", 33_000),
+    ("E06000003", "Redcar and Cleveland", 27_000),
+    ("E06000004", "Stockton-on-Tees", 44_000),
+)
+TEES_TRUSTS = {"E06000001": "NTHFT", "E06000004": "NTHFT", "E06000002": "STHFT", "E06000003": "STHFT"}
+TRUST_NAMES = {"NTHFT": "North Tees and Hartlepool NHS FT", "STHFT": "South Tees Hospitals NHS FT"}
+# Rates per 10,000 children aged 0-17 per quarter, at Hartlepool's level (see the table above).
+RATES = {"cp": 22.0, "cla": 17.0, "eh": 73.0, "vemt": 17.0, "missing": 80.0, "da": 400.0,
+         "ae": 240.0, "treatment": 44.0}
+LATE_SHARE = 0.02
+PLANT_SHARE, MAX_PLANT_SHARE = 0.01, 0.02
+MISSING_TOKENS = ("", "N/A", "NULL", "NA", "-")
+MANIFEST_COLUMNS = ["period", "extract", "file_name", "row_number", "column_name", "rule", "outcome"]
+_EPOCH = date(1970, 1, 1)
+_DAY = 86_400
+_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What :func:`generate_demo` wrote."""
+
+    files_written: int
+    rows_per_extract: Mapping[str, int]
+    planted_count: int
+    planted_by_rule: Mapping[str, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _rng(seed: int, *labels: object) -> np.random.Generator:
+    words = [seed & 0xFFFFFFFF] + [zlib.crc32(str(label).encode()) for label in labels]
+    return np.random.default_rng(np.random.SeedSequence(words))
+
+
+def _day(d: date) -> int:
+    return (d - _EPOCH).days
+
+
+def nhs_check_digit(prefixes: np.ndarray) -> np.ndarray:
+    """Modulus-11 check digit of 9-digit prefixes (weights 10..2); 10 means no valid number."""
+    digits = (np.asarray(prefixes, dtype=np.int64)[:, None] // 10 ** np.arange(8, -1, -1)) % 10
+    check = 11 - (digits * np.arange(10, 1, -1)).sum(axis=1) % 11
+    return np.where(check == 11, 0, check)
+
+
+def is_valid_nhs_number(text: str) -> bool:
+    digits = text.replace(" ", "")
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    return int(nhs_check_digit(np.array([int(digits[:9])]))[0]) == int(digits[9])
+
+
+def _nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n distinct valid NHS numbers (int64) with 9-digit prefixes in the 9xx range."""
+    prefixes = rng.integers(900_000_000, 1_000_000_000, size=int(n * 1.25) + 16)
+    check = nhs_check_digit(prefixes)
+    numbers = (prefixes * 10 + check)[check != 10]
+    _, first = np.unique(numbers, return_index=True)
+    numbers = numbers[np.sort(first)]
+    if len(numbers) < n:
+        raise RuntimeError("ran out of NHS numbers; raise the over-draw")
+    return numbers[:n]
+
+
+def _age(dob: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Whole years between integer day numbers."""
+    d1, d2 = dob.astype("datetime64[D]"), on.astype("datetime64[D]")
+    y1, y2 = (d.astype("datetime64[Y]").astype(np.int64) for d in (d1, d2))
+    key1, key2 = ((d.astype("datetime64[M]").astype(np.int64) % 12) * 32
+                  + (d - d.astype("datetime64[M]")).astype(np.int64) for d in (d1, d2))
+    return y2 - y1 - (key2 < key1)
+
+
+def _pick(rng: np.random.Generator, weights: Mapping[str, float], n: int) -> np.ndarray:
+    codes, p = list(weights), np.array(list(weights.values()), dtype=float)
+    return np.array(codes, dtype=object)[rng.choice(len(codes), size=n, p=p / p.sum())]
+
+
+def _mixture(rng: np.random.Generator, n: int, parts: list[tuple[float, int, int]]) -> np.ndarray:
+    """Day counts from a mixture of uniform ranges [(weight, low, high), ...]."""
+    which = rng.choice(len(parts), size=n, p=np.array([p[0] for p in parts]) / sum(p[0] for p in parts))
+    low, high = np.array([p[1] for p in parts])[which], np.array([p[2] for p in parts])[which]
+    return low + (rng.random(n) * (high - low + 1)).astype(np.int64)
+
+
+def _clock(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Seconds into the day, busier in the afternoon and evening."""
+    hours = rng.choice(24, size=n, p=np.r_[[1.0] * 7, [2.0] * 8, [3.5] * 6, [2.0] * 3] / 51.0)
+    return hours * 3600 + rng.integers(0, 3600, size=n)
+
+
+def _seconds(days: np.ndarray, secs: np.ndarray | int = 0) -> np.ndarray:
+    return (days.astype(np.int64) * _DAY + secs).astype("datetime64[s]")
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    return _seconds(days)
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    return np.array([f"{prefix}{n:0{width}d}" for n in numbers.tolist()], dtype=object)
+
+
+def _blank_some(rng: np.random.Generator, values: np.ndarray, fill_rate: float) -> np.ndarray:
+    out = values.astype(object).copy()
+    out[rng.random(len(out)) >= fill_rate] = None
+    return out
+
+
+def _lerp(a: float, b: float, x: float) -> float:
+    return a + (b - a) * x
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@dataclass(frozen=True)
+class LocalAuthority:
+    code: str
+    name: str
+    index: int
+    children: int  # population aged 0-17
+    factor: float  # rates relative to Hartlepool's
+    trust: str
+    sends_xlsx: bool
+
+    @property
+    def per10k(self) -> float:
+        return self.children / 10_000 * self.factor
+
+
+@dataclass
+class People:
+    """One pool of people (children or adults) for all LAs, contiguous per LA."""
+
+    la: np.ndarray
+    dob: np.ndarray  # day numbers
+    sex: np.ndarray
+    nhs: np.ndarray
+    z: np.ndarray  # latent risk
+    local_no: np.ndarray  # child_id / client_id number
+    police_no: np.ndarray
+    household: np.ndarray
+    bounds: np.ndarray
+    youngest: np.ndarray | None = None  # adults: dob (days) of youngest/eldest child, or NaN
+    eldest: np.ndarray | None = None
+
+    def span(self, la: LocalAuthority) -> slice:
+        return slice(int(self.bounds[la.index]), int(self.bounds[la.index + 1]))
+
+
+@dataclass
+class World:
+    seed: int
+    quarters: list[Quarter]
+    las: list[LocalAuthority]
+    age_sizes: np.ndarray  # la x age (0-24) base population
+    kids: People | None = None
+    adults: People | None = None
+
+    def rng(self, *labels: object) -> np.random.Generator:
+        return _rng(self.seed, *labels)
+
+    @property
+    def n_quarters(self) -> int:
+        return len(self.quarters)
+
+    def quarter(self, k: int) -> Quarter:
+        return self.quarters[0].shift(k)
+
+    def days(self, k: int) -> tuple[int, int]:
+        q = self.quarter(k)
+        return _day(q.start_date), _day(q.end_date)
+
+    def trend(self, k: int) -> float:
+        return min(max(k / max(self.n_quarters - 1, 1), 0.0), 1.0)
+
+    def qidx(self, values: np.ndarray) -> np.ndarray:
+        """Quarter index (0 = first quarter) of datetime64 values; NaT gives a huge negative."""
+        months = values.astype("datetime64[M]").astype(np.int64)
+        first = self.quarters[0].start_date
+        return (months - 3) // 3 - ((first.year - 1970) * 12 + first.month - 1 - 3) // 3
+
+
+def _local_authorities(n_las: int, seed: int) -> list[LocalAuthority]:
+    if not 1 <= n_las <= 400:
+        raise ValueError(f"n_las must be between 1 and 400, got {n_las}")
+    rng = _rng(seed, "las")
+    las = []
+    for i in range(n_las):
+        if i < len(TEES_LAS):
+            code, name, children = TEES_LAS[i]
+            trust, factor = TEES_TRUSTS[code], 1.0 if i == 0 else float(rng.uniform(0.85, 1.15))
+        else:
+            code, name = f"E06{i + 1:06d}", f"Synthetic LA {i + 1}"
+            children, factor = int(rng.integers(18_000, 70_001)), float(rng.uniform(0.85, 1.15))
+            trust = f"TR{(i - 4) // 2 + 1:02d}"
+        las.append(LocalAuthority(code, name, i, children, factor, trust, sends_xlsx=i % 4 == 2))
+    return las
+
+
+def _age_sizes(las: list[LocalAuthority], seed: int) -> np.ndarray:
+    rng = _rng(seed, "age sizes")
+    sizes = np.empty((len(las), 25))
+    for la in las:
+        per_year = la.children / 18
+        shape = np.r_[rng.normal(1.0, 0.03, 18), rng.uniform(0.82, 1.02, 7)]
+        shape[:18] *= 18 / shape[:18].sum()
+        sizes[la.index] = per_year * shape
+    return sizes
+
+
+def population_table(world: World) -> pd.DataFrame:
+    """ONS-style mid-year estimates: ``la_code, year, age (0-24), persons``."""
+    first, last = world.quarters[0], world.quarters[-1]
+    years = range(first.start_date.year, max(first.start_date.year, last.fy_start_year) + 1)
+    rows = []
+    for la in world.las:
+        rng = world.rng("population", la.code)
+        for year in years:
+            growth = 1 + 0.004 * (year - first.start_date.year)
+            persons = np.rint(world.age_sizes[la.index] * growth * rng.normal(1, 0.01, 25)).astype(int)
+            rows += [(la.code, year, age, int(p)) for age, p in enumerate(persons)]
+    return pd.DataFrame(rows, columns=["la_code", "year", "age", "persons"])
+
+
+def _build_people(world: World) -> None:
+    """Child and adult pools for every LA (children sorted by dob within each LA)."""
+    rng = world.rng("people")
+    y0, y1 = world.quarters[0].start_date.year, world.quarters[-1].end_date.year
+    kid_parts, adult_parts, households = [], [], 0
+    for la in world.las:
+        cohorts = np.arange(y0 - 25, y1 + 1)
+        sizes = np.rint(world.age_sizes[la.index][np.clip(y0 - cohorts, 0, 24)]).astype(int)
+        dob = np.sort(np.concatenate([_day(date(int(c), 1, 1)) + rng.integers(0, 365, s)
+                                      for c, s in zip(cohorts, sizes)]))
+        n = len(dob)
+        # Siblings: sort by dob blurred by +-4 years, then cut into households of 1-4 children.
+        order = np.argsort(dob + rng.integers(-1461, 1462, n), kind="stable")
+        cuts = np.cumsum(rng.choice([1, 2, 3, 4], size=n, p=[0.35, 0.38, 0.18, 0.09]))
+        cuts = cuts[cuts < n]
+        house_of_sorted = np.zeros(n, dtype=np.int64)
+        house_of_sorted[cuts] = 1
+        house_of_sorted = np.cumsum(house_of_sorted)
+        household = np.empty(n, dtype=np.int64)
+        household[order] = house_of_sorted + households
+        n_house = int(house_of_sorted[-1]) + 1
+        z_house = rng.normal(0, 1, n_house)
+        z = 0.7 * z_house[household - households] + 0.714 * rng.normal(0, 1, n)
+        kid_parts.append((la.index, dob, z, household))
+        # Adults: one per household (mostly mothers) plus adults without children here.
+        eldest = np.full(n_house, np.iinfo(np.int64).max)
+        youngest = np.full(n_house, np.iinfo(np.int64).min)
+        np.minimum.at(eldest, household - households, dob)
+        np.maximum.at(youngest, household - households, dob)
+        n_single = n_house // 2
+        adult_dob = np.r_[eldest - rng.integers(19 * 365, 37 * 365, n_house),
+                          _day(date(y0, 1, 1)) - rng.integers(19 * 365, 56 * 365, n_single)]
+        adult_z = np.r_[z_house, 0.8 * rng.normal(0, 1, n_single)]
+        adult_house = np.r_[np.arange(households, households + n_house), np.full(n_single, -1)]
+        nan = np.full(n_single, np.nan)
+        adult_parts.append((la.index, adult_dob, adult_z, adult_house,
+                            np.r_[youngest.astype(float), nan], np.r_[eldest.astype(float), nan]))
+        households += n_house
+
+    def pool(parts: list[tuple], female_share: np.ndarray | float, offset: int) -> People:
+        la = np.concatenate([np.full(len(p[1]), p[0]) for p in parts])
+        n = len(la)
+        bounds = np.r_[0, np.cumsum([len(p[1]) for p in parts])]
+        local = np.concatenate([rng.permutation(len(p[1])) + 1000 for p in parts])
+        sex = np.where(rng.random(n) < female_share, "F", "M").astype(object)
+        sex[rng.random(n) < 0.004] = "U"
+        return People(la, np.concatenate([p[1] for p in parts]), sex, np.zeros(n, np.int64),
+                      np.concatenate([p[2] for p in parts]), local + offset, np.zeros(n, np.int64),
+                      np.concatenate([p[3] for p in parts]), bounds)
+
+    world.kids = pool(kid_parts, 0.49, 0)
+    is_parent = np.concatenate([p[3] >= 0 for p in adult_parts])
+    world.adults = pool(adult_parts, np.where(is_parent, 0.8, 0.5), 0)
+    world.adults.youngest = np.concatenate([p[4] for p in adult_parts])
+    world.adults.eldest = np.concatenate([p[5] for p in adult_parts])
+    n_kids, n_all = len(world.kids.la), len(world.kids.la) + len(world.adults.la)
+    nhs = _nhs_numbers(rng, n_all)
+    police = rng.permutation(n_all) + 10_000_000
+    world.kids.nhs, world.adults.nhs = nhs[:n_kids], nhs[n_kids:]
+    world.kids.police_no, world.adults.police_no = police[:n_kids], police[n_kids:]
+    world.adults.local_no = rng.permutation(len(world.adults.la)) + 100_000  # client ids, all LAs
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+def _draw(rng: np.random.Generator, dob: np.ndarray, weight: np.ndarray, n: int, lo: int, hi: int,
+          ages: tuple[int, int], age_weight: Callable[[np.ndarray], np.ndarray] | None = None,
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """n events on days lo..hi, each for a person aged ``ages`` that day, chosen by weight."""
+    age_mid = (lo + (hi - lo) // 2 - dob) / 365.25
+    w = weight * ((age_mid > ages[0] - 0.5) & (age_mid < ages[1] + 1.5))
+    if age_weight is not None:
+        w = w * age_weight(age_mid)
+    if n <= 0 or w.sum() <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    m = int(n * 1.3) + 8
+    who = rng.choice(len(w), size=m, p=w / w.sum())
+    day = rng.integers(lo, hi + 1, size=m)
+    age = _age(dob[who], day)
+    ok = (age >= ages[0]) & (age <= ages[1]) & (dob[who] <= day)
+    return who[ok][:n], day[ok][:n]
+
+
+def _count(rng: np.random.Generator, rate: float, la: LocalAuthority, multiplier: float = 1.0) -> int:
+    return int(rng.poisson(rate * la.per10k * multiplier * rng.lognormal(0, 0.05)))
+
+
+def _person_cols(people: People, who: np.ndarray, rng: np.random.Generator, nhs_fill: float,
+                 id_col: str | None, id_kind: str) -> dict[str, np.ndarray]:
+    cols: dict[str, np.ndarray] = {}
+    if id_col:
+        cols[id_col] = (_ids("", people.local_no[who], 7) if id_kind == "la"
+                        else _ids("C", people.local_no[who], 7) if id_kind == "health"
+                        else _ids("CP", people.police_no[who], 8))
+    cols["nhs_number"] = _blank_some(rng, people.nhs[who].astype(str), nhs_fill)
+    cols["dob"] = _dates(people.dob[who])
+    cols["sex"] = people.sex[who]
+    cols["_nhs"] = people.nhs[who]
+    cols["_who"] = who
+    return cols
+
+
+def _finish(cols: dict[str, np.ndarray], la_codes: np.ndarray, key: str, prefix: str,
+            width: int, sort_by: str) -> pd.DataFrame:
+    frame = pd.DataFrame({"la_code": la_codes, **cols})
+    frame = frame.sort_values([sort_by, "_who"], kind="stable").reset_index(drop=True)
+    frame.insert(0, key, _ids(prefix, np.arange(len(frame)) + 1, width))
+    frame["_la"] = frame["la_code"]
+    return frame
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+
+
+def _sim_cp_plans(w: World) -> pd.DataFrame:
+    parts = []
+    for la in w.las:
+        rng, span = w.rng("cp", la.code), w.kids.span(la)
+        dob, weight = w.kids.dob[span], np.exp(1.3 * w.kids.z[span])
+        for k in range(-12, w.n_quarters):
+            lo, hi = w.days(k)
+            neg_mult = _lerp(1.0, 0.7, w.trend(k)) if la.index == 0 else 1.0
+            n_neg = _count(rng, RATES["cp"] * 0.8, la, neg_mult)
+            who, day = _draw(rng, dob, weight, n_neg + _count(rng, RATES["cp"] * 0.2, la), lo, hi, (0, 17))
+            unborn = np.flatnonzero(rng.random(len(who)) < 0.04)
+            for i in unborn:  # a plan for an unborn child: born 1-250 days after the start
+                a, b = np.searchsorted(dob, day[i] + 1), np.searchsorted(dob, day[i] + 250)
+                if b > a:
+                    who[i] = rng.integers(a, b)
+            initial = np.where(np.arange(len(who)) < n_neg, "NEG",
+                               _pick(rng, {"PHY": 25, "EMO": 45, "SAB": 10, "MUL": 20}, len(who)))
+            rng.shuffle(initial)
+            parts.append({"who": who + span.start, "day": day, "initial": initial.astype(object),
+                          "la": np.full(len(who), la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("cp finish"), len(p["who"])
+    end = p["day"] + _mixture(rng, n, [(0.15, 30, 90), (0.6, 91, 365), (0.25, 366, 900)])
+    end = np.minimum(end, np.maximum(p["day"], w.kids.dob[p["who"]] + 6574))
+    changed = rng.random(n) < 0.12
+    latest = np.where(changed, _pick(rng, {"NEG": 40, "MUL": 30, "EMO": 20, "PHY": 10}, n), p["initial"])
+    cols = _person_cols(w.kids, p["who"], rng, 0.85, "child_id", "la")
+    cols |= {"plan_start_date": _dates(p["day"]), "plan_end_date": _dates(end),
+             "initial_category": p["initial"], "latest_category": latest}
+    return _finish(cols, p["la"], "plan_id", "CPP", 7, "plan_start_date")
+
+
+def _sim_cla_episodes(w: World, cp: pd.DataFrame) -> pd.DataFrame:
+    is_neglect = (cp["initial_category"] == "NEG") | (cp["latest_category"] == "NEG")
+    neglect_plans = cp[is_neglect]
+    parts = []
+    for la in w.las:
+        rng, span = w.rng("cla", la.code), w.kids.span(la)
+        dob, weight = w.kids.dob[span], np.exp(1.2 * w.kids.z[span])
+        plans = neglect_plans[neglect_plans["_la"] == la.code]
+        plan_who = plans["_who"].to_numpy() - span.start
+        plan_start = plans["plan_start_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        plan_end = plans["plan_end_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        for k in range(-40, w.n_quarters):
+            lo, hi = w.days(k)
+            who, day = _draw(rng, dob, weight, _count(rng, RATES["cla"], la), lo, hi, (0, 17))
+            reason = _pick(rng, {"S": 62, "P": 22, "L": 9, "T": 3, "B": 2, "U": 2}, len(who))
+            need = _pick(rng, {"N1": 70, "N2": 3, "N3": 2, "N4": 11, "N5": 4, "N6": 2, "N7": 1, "N8": 7},
+                         len(who))
+            # Half of new N1 care periods follow a neglect plan open in the year before.
+            recent = plan_who[(plan_start <= hi) & (plan_end >= lo - 365)]
+            linked = np.flatnonzero((reason == "S") & (need == "N1") & (rng.random(len(who)) < 0.5))
+            if len(recent) and len(linked):
+                chosen = recent[rng.integers(0, len(recent), len(linked))]
+                ok = (_age(dob[chosen], day[linked]) <= 17) & (dob[chosen] <= day[linked])
+                who[linked[ok]] = chosen[ok]
+            parts.append({"who": who + span.start, "day": day, "reason": reason, "need": need,
+                          "la": np.full(len(who), la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("cla finish"), len(p["who"])
+    end = p["day"] + _mixture(rng, n, [(0.3, 7, 180), (0.35, 181, 730), (0.35, 731, 2900)])
+    end = np.minimum(end, w.kids.dob[p["who"]] + 6574)
+    ceased = _pick(rng, {"X1": 30, "E4A": 15, "E13": 10, "E41": 5, "E45": 8, "E11": 5, "E8": 10,
+                         "E5": 7, "E3": 2, "text": 3}, n)
+    texts = np.array(["Returned home, to parents\nunder a supervision order", "Moved to live with aunt, "
+                      "see notes", "Placement ended – moved to kinship carer"], dtype=object)
+    ceased[ceased == "text"] = texts[rng.integers(0, len(texts), int((ceased == "text").sum()))]
+    cols = _person_cols(w.kids, p["who"], rng, 0.85, "child_id", "la")
+    cols |= {"episode_start_date": _dates(p["day"]), "reason_new_episode": p["reason"],
+             "legal_status": _pick(rng, {"C2": 50, "C1": 12, "V2": 12, "E1": 6, "J2": 3, "L1": 3, "D1": 3,
+                                         "V3": 3, "V4": 3, "J1": 2, "J3": 1, "L2": 1, "L3": 1}, n),
+             "category_of_need": p["need"], "episode_end_date": _dates(end), "reason_episode_ceased": ceased}
+    return _finish(cols, p["la"], "episode_id", "CLA", 7, "episode_start_date")
+
+
+def _sim_early_help(w: World) -> pd.DataFrame:
+    parts = []
+    for la in w.las:
+        rng, span = w.rng("eh", la.code), w.kids.span(la)
+        dob, weight = w.kids.dob[span], np.exp(0.9 * w.kids.z[span])
+        for k in range(-4, w.n_quarters):
+            lo, hi = w.days(k)
+            who, day = _draw(rng, dob, weight, _count(rng, RATES["eh"], la), lo, hi, (0, 17))
+            share = _lerp(0.15, 0.27, w.trend(k)) if la.index == 0 else 0.18
+            parts.append({"who": who + span.start, "day": day, "neglect": rng.random(len(who)) < share,
+                          "la": np.full(len(who), la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("eh finish"), len(p["who"])
+    done = p["day"] + _mixture(rng, n, [(0.7, 10, 45), (0.25, 46, 100), (0.05, 101, 220)])
+    factor_pool = np.array(["1B", "2B", "3A", "3B", "4A", "4B", "6A", "8B", "11A", "15A", "16A", "17A",
+                            "21", "22A"], dtype=object)
+    picks = factor_pool[rng.integers(0, len(factor_pool), (n, 2))]
+    factors = np.array([";".join(dict.fromkeys(([f"19{'ABC'[i % 3]}"] if neg else []) + list(pk[: 1 + i % 2])))
+                        for i, (neg, pk) in enumerate(zip(p["neglect"], picks))], dtype=object)
+    cols = _person_cols(w.kids, p["who"], rng, 0.8, "child_id", "la")
+    cols |= {"assessment_start_date": _dates(p["day"]), "assessment_completed_date": _dates(done),
+             "neglect_identified": np.where(p["neglect"], "Y", "N").astype(object),
+             "factors": _blank_some(rng, factors, 0.85)}
+    return _finish(cols, p["la"], "assessment_id", "EHA", 7, "assessment_start_date")
+
+
+def _care_spells(cla: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    as_days = lambda c: cla[c].to_numpy().astype("datetime64[D]").astype(np.int64)  # noqa: E731
+    return cla["_who"].to_numpy(), as_days("episode_start_date"), as_days("episode_end_date")
+
+
+def _missing_age_weight(age: np.ndarray) -> np.ndarray:
+    return np.interp(age, [7.5, 8, 11, 13, 14, 17.9], [0, 0.15, 0.35, 0.8, 1, 1])
+
+
+def _sim_missing(w: World, cla: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Police missing reports and the LA missing episodes of the same children."""
+    parts = []
+    care_who, care_start, care_end = _care_spells(cla)
+    for la in w.las:
+        rng, span = w.rng("missing", la.code), w.kids.span(la)
+        dob, base = w.kids.dob[span], np.exp(2.1 * w.kids.z[span])
+        for k in range(w.n_quarters):
+            lo, hi = w.days(k)
+            in_care = care_who[(care_start <= (lo + hi) // 2) & (care_end >= (lo + hi) // 2)]
+            boost = np.ones(len(dob))
+            boost[in_care[(in_care >= span.start) & (in_care < span.stop)] - span.start] = 8.0
+            who, day = _draw(rng, dob, base * boost, _count(rng, RATES["missing"], la), lo, hi, (0, 17),
+                             _missing_age_weight)
+            within = _lerp(0.55, 0.85, w.trend(k)) if la.index == 0 else 0.7
+            parts.append({"who": who + span.start, "day": day, "care": boost[who] > 1,
+                          "within": np.full(len(who), within), "la": np.full(len(who), la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("missing finish"), len(p["who"])
+    reported = _seconds(p["day"], _clock(rng, n))
+    found = reported + (np.clip(rng.lognormal(np.log(9), 1.0, n), 1.2, 480) * 3600).astype("timedelta64[s]")
+    risk = w.kids.z[p["who"]] + rng.normal(0, 0.8, n)
+    cols = _person_cols(w.kids, p["who"], rng, 0.75, "person_id", "police")
+    cols |= {"reported_missing_at": reported, "found_at": found,
+             "risk_grading": np.select([risk > 2.2, risk > 0.6], ["HIGH", "MEDIUM"], "LOW").astype(object),
+             "from_care": np.where(p["care"], "Y", "N").astype(object), "_within": p["within"]}
+    police = _finish(cols, p["la"], "report_id", "MR", 8, "reported_missing_at")
+    # LA episodes: most police reports, starting before the report and ending after the find.
+    rep = police[rng.random(len(police)) < 0.92]
+    m = len(rep)
+    start = rep["reported_missing_at"].to_numpy() - rng.integers(1800, 6 * 3600, m).astype("timedelta64[s]")
+    end = rep["found_at"].to_numpy() + rng.integers(0, 5400, m).astype("timedelta64[s]")
+    # Absences: shorter, not reported to police, by the same children.
+    absent = police.iloc[np.sort(rng.choice(len(police), size=len(police) // 4))]
+    a_start = absent["reported_missing_at"].to_numpy() + rng.integers(-20, 21, len(absent)).astype(
+        "timedelta64[D]")
+    window = np.datetime64(w.quarters[0].start_date), np.datetime64(w.quarters[-1].end_date)
+    a_start = np.clip(a_start, window[0], window[1]).astype("datetime64[s]")
+    a_start = np.maximum(a_start, absent["dob"].to_numpy() + np.timedelta64(8 * 366, "D"))
+    a_end = a_start + rng.integers(3600, 14 * 3600, len(absent)).astype("timedelta64[s]")
+    who = np.r_[rep["_who"].to_numpy(), absent["_who"].to_numpy()]
+    kind = np.r_[np.full(m, "M", dtype=object), np.full(len(absent), "A", dtype=object)]
+    start, end = np.r_[start, a_start], np.r_[end, a_end]
+    within = np.r_[rep["_within"].to_numpy(), np.full(len(absent), 0.7)]
+    k = len(who)
+    offered = rng.random(k) < np.where(kind == "M", 0.95, 0.3)
+    accepted = np.where(offered, _pick(rng, {"Y": 75, "N": 20, "": 5}, k), "")
+    delay = np.where(rng.random(k) < within, rng.integers(0, 4, k), rng.integers(4, 22, k))
+    rhi = np.where(accepted == "Y", end.astype("datetime64[D]") + delay.astype("timedelta64[D]"),
+                   np.datetime64("NaT")).astype("datetime64[s]")
+    cols = _person_cols(w.kids, who, rng, 0.0, "child_id", "la")
+    del cols["nhs_number"]
+    cols |= {"missing_or_away": kind, "missing_start": start, "missing_end": end,
+             "rhi_offered": np.where(offered, "Y", "N").astype(object),
+             "rhi_accepted": np.where(accepted == "", None, accepted).astype(object), "rhi_date": rhi}
+    la_codes = np.r_[rep["la_code"].to_numpy(), absent["la_code"].to_numpy()]
+    return police, _finish(cols, la_codes, "episode_id", "MEP", 7, "missing_start")
+
+
+def _sim_vemt(w: World, police_missing: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    missing_q = w.qidx(police_missing["reported_missing_at"].to_numpy())
+    for la in w.las:
+        rng, span = w.rng("vemt", la.code), w.kids.span(la)
+        dob, base = w.kids.dob[span], np.exp(1.8 * w.kids.z[span])
+        for k in range(w.n_quarters):
+            lo, hi = w.days(k)
+            recent = np.zeros(len(dob), dtype=bool)
+            who_missing = police_missing["_who"].to_numpy()[(missing_q >= k - 1) & (missing_q <= k)]
+            recent[who_missing[(who_missing >= span.start) & (who_missing < span.stop)] - span.start] = True
+            who, day = _draw(rng, dob, base * (1 + 4 * recent), _count(rng, RATES["vemt"], la), lo, hi,
+                             (10, 17), lambda a: (a >= 9.5).astype(float))
+            parts.append({"who": who + span.start, "day": day, "recent": recent[who],
+                          "la": np.full(len(who), la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("vemt finish"), len(p["who"])
+    score = w.kids.z[p["who"]] + rng.normal(0, 0.7, n)
+    level = np.select([score > 1.7, score > 1.0, score > 0.2], ["HIGH", "MEDIUM", "LOW"], "NONE").astype(object)
+    risky = np.isin(level, ["MEDIUM", "HIGH"])
+
+    def yes(p_yes: np.ndarray) -> np.ndarray:
+        return np.where(rng.random(n) < p_yes, "Y", "N").astype(object)
+
+    cols = _person_cols(w.kids, p["who"], rng, 0.8, "child_id", "la")
+    cols |= {"screening_date": _dates(p["day"]), "risk_level": level,
+             "missing_concern": yes(np.where(p["recent"], 0.9, 0.05)),
+             "exploitation_concern": yes(np.where(risky, 0.75, np.where(level == "LOW", 0.2, 0.05))),
+             "trafficking_concern": yes(np.where(level == "HIGH", 0.12, np.where(risky, 0.04, 0.005))),
+             "holistic_plan": yes(np.where(risky, 0.6, np.where(level == "LOW", 0.2, 0.05)))}
+    return _finish(cols, p["la"], "screening_id", "VS", 7, "screening_date")
+
+
+def _sim_domestic_abuse(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
+    parts = []
+    adults = w.adults
+    for la in w.las:
+        rng, span = w.rng("da", la.code), adults.span(la)
+        youngest = adults.youngest[span]
+        weight = np.exp(1.3 * adults.z[span])
+        for k in range(w.n_quarters):
+            lo, hi = w.days(k)
+            mid = (lo + hi) // 2
+            active = (youngest <= mid) & (mid - youngest < 18.5 * 365.25)  # a child 0-18 at home
+            n = _count(rng, RATES["da"], la)
+            n_kids = rng.binomial(n, 0.55)
+            with_kids = rng.choice(len(weight), n_kids, p=weight * active / (weight * active).sum())
+            without = rng.choice(len(weight), n - n_kids, p=weight * ~active / (weight * ~active).sum())
+            present = _lerp(0.78, 0.62, w.trend(k)) if la.index == 0 else 0.72
+            parts.append({"who": np.r_[with_kids, without] + span.start, "day": rng.integers(lo, hi + 1, n),
+                          "present": np.r_[rng.random(n_kids) < present, np.zeros(n - n_kids, bool)],
+                          "la": np.full(n, la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("da finish"), len(p["who"])
+    score = adults.z[p["who"]] + rng.normal(0, 0.8, n)
+    dash = np.select([score > 1.75, score > 0.55], ["HIGH", "MEDIUM"], "STANDARD").astype(object)
+    marac = rng.random(n) < np.select([dash == "HIGH", dash == "MEDIUM"], [0.85, 0.04], 0.005)
+    crime = rng.random(n) < np.where(dash == "HIGH", 0.78, 0.6)
+    incidents = _finish({"reported_at": _seconds(p["day"], _clock(rng, n)),
+                         "victim_id": _ids("CP", adults.police_no[p["who"]], 8), "dash_risk": dash,
+                         "marac_referral": np.where(marac, "Y", "N").astype(object),
+                         "crime_recorded": np.where(crime, "Y", "N").astype(object),
+                         "_who": p["who"], "_present": p["present"]},
+                        p["la"], "incident_id", "DA", 8, "reported_at")
+    # Children present: the victim's household children aged 0-18 that day.
+    kids = w.kids
+    by_house = np.argsort(kids.household, kind="stable")
+    first = np.searchsorted(kids.household[by_house], np.arange(kids.household.max() + 2))
+    flagged = incidents[incidents["_present"]]
+    house = adults.household[flagged["_who"].to_numpy()]
+    counts = first[house + 1] - first[house]
+    row = np.repeat(np.arange(len(flagged)), counts)
+    kid = by_house[np.repeat(first[house], counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts,
+                                                                                          counts)]
+    at = flagged["reported_at"].to_numpy()[row]
+    age = _age(kids.dob[kid], at.astype("datetime64[D]").astype(np.int64))
+    keep = (kids.dob[kid] <= at.astype("datetime64[D]").astype(np.int64)) & (age >= 0) & (age <= 18)
+    keep &= rng.random(len(kid)) < np.where(age == 18, 0.25, 0.85)
+    row, kid = row[keep], kid[keep]
+    cols = _person_cols(kids, kid, rng, 0.65, "person_id", "police")
+    children = pd.DataFrame({"incident_id": flagged["incident_id"].to_numpy()[row], **cols,
+                             "_event": flagged["reported_at"].to_numpy()[row],
+                             "_la": flagged["la_code"].to_numpy()[row]})
+    incidents["_has_children"] = incidents["incident_id"].isin(children["incident_id"])
+    return incidents.drop(columns=["_present"]), children
+
+
+def _sim_ae(w: World) -> pd.DataFrame:
+    parts = []
+    for la in w.las:
+        rng, span = w.rng("ae", la.code), w.kids.span(la)
+        dob, weight = w.kids.dob[span], np.exp(0.5 * w.kids.z[span])
+        for k in range(w.n_quarters):
+            lo, hi = w.days(k)
+            who, day = _draw(rng, dob, weight, _count(rng, RATES["ae"], la), lo, hi, (0, 24),
+                             lambda a: np.interp(a, [0, 4, 5, 14, 15, 25], [1.6, 1.6, 0.8, 0.8, 1.2, 1.2]))
+            parts.append({"who": who + span.start, "day": day, "la": np.full(len(who), la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("ae finish"), len(p["who"])
+    age = _age(w.kids.dob[p["who"]], p["day"])
+    reasons = ["INJURY", "ILLNESS", "OTHER", "ASSAULT", "SELF_HARM", "ALCOHOL", "DRUGS"]
+    risk = np.exp(0.9 * w.kids.z[p["who"]])[:, None]
+    older = (age >= 12)[:, None]
+    probs = np.where(older, [0.38, 0.42, 0.08, 0.04, 0.03, 0.03, 0.02], [0.45, 0.5, 0.05, 0.0, 0, 0, 0])
+    probs[:, 3:] *= risk
+    probs /= probs.sum(axis=1, keepdims=True)
+    reason = np.array(reasons, dtype=object)[(rng.random((n, 1)) > probs.cumsum(axis=1)).sum(axis=1).clip(0, 6)]
+    flagged = np.isin(reason, ["SELF_HARM", "ALCOHOL", "DRUGS", "ASSAULT"]) & (age < 18)
+    referral = rng.random(n) < np.where(flagged, 0.3, 0.02)
+    cols = _person_cols(w.kids, p["who"], rng, 1.0, None, "")
+    cols |= {"arrived_at": _seconds(p["day"], _clock(rng, n)), "attendance_reason": reason,
+             "safeguarding_referral": np.where(referral, "Y", "N").astype(object)}
+    frame = _finish(cols, p["la"], "attendance_id", "AE", 8, "arrived_at")
+    trust = frame["la_code"].map({la.code: la.trust for la in w.las})
+    frame["attendance_id"] = trust.str[:2] + frame["attendance_id"].str[2:]
+    frame["_la"] = trust
+    return frame
+
+
+def _sim_treatment(w: World) -> pd.DataFrame:
+    parts = []
+    adults = w.adults
+    for la in w.las:
+        rng, span = w.rng("treatment", la.code), adults.span(la)
+        dob, weight = adults.dob[span], np.exp(1.0 * adults.z[span])
+        for k in range(-8, w.n_quarters):
+            lo, hi = w.days(k)
+            who, day = _draw(rng, dob, weight, _count(rng, RATES["treatment"], la), lo, hi, (18, 64))
+            parts.append({"who": who + span.start, "day": day, "la": np.full(len(who), la.code, dtype=object)})
+    p = _concat(parts)
+    rng, n = w.rng("treatment finish"), len(p["who"])
+    youngest_age = (p["day"] - np.nan_to_num(adults.youngest[p["who"]], nan=-1e9)) / 365.25
+    with_kids = (youngest_age >= 0) & (youngest_age < 18)
+    service = _pick(rng, {"SUBSTANCE_MISUSE": 50, "ADULT_MENTAL_HEALTH": 42, "PERINATAL_MENTAL_HEALTH": 8}, n)
+    perinatal_ok = (youngest_age >= 0) & (youngest_age < 1.5) & (adults.sex[p["who"]] == "F")
+    service[(service == "PERINATAL_MENTAL_HEALTH") & ~perinatal_ok] = "ADULT_MENTAL_HEALTH"
+    lives = rng.random(n) < np.where(with_kids, 0.9, 0.03)
+    misuse = service == "SUBSTANCE_MISUSE"
+    quick = rng.random(n) < np.where(misuse, 0.8, 0.65)
+    start = p["day"] + np.where(quick, rng.integers(1, 29, n), rng.integers(29, 121, n))
+    end = start + np.where(misuse, rng.integers(40, 421, n), rng.integers(30, 301, n))
+    reason = np.where(misuse, _pick(rng, {"COMPLETED": 45, "DROPPED_OUT": 33, "TRANSFERRED": 10, "DECLINED": 5,
+                                          "OTHER": 7}, n),
+                      _pick(rng, {"COMPLETED": 60, "DROPPED_OUT": 20, "TRANSFERRED": 10, "DECLINED": 4,
+                                  "OTHER": 6}, n)).astype(object)
+    cols = _person_cols(adults, p["who"], rng, 0.9, "client_id", "health")
+    del cols["dob"], cols["sex"]
+    cols |= {"service": service, "lives_with_children": np.where(lives, "Y", "N").astype(object),
+             "referral_date": _dates(p["day"]), "treatment_start_date": _dates(start),
+             "discharge_date": _dates(end), "discharge_reason": reason}
+    frame = _finish(cols, p["la"], "episode_id", "TE", 8, "referral_date")
+    frame["_la"] = "all"
+    return frame
+
+
+# Dates filled in only once they have happened: (column, {dependent column: value while hidden}).
+REVEALS: dict[str, list[tuple[str, dict[str, object]]]] = {
+    "la_early_help_assessments": [("assessment_completed_date", {})],
+    "la_cp_plans": [("plan_end_date", {})],
+    "la_cla_episodes": [("episode_end_date", {"reason_episode_ceased": None})],
+    "la_missing_episodes": [("missing_end", {"rhi_offered": "N", "rhi_accepted": None, "rhi_date": None}),
+                            ("rhi_date", {"rhi_accepted": None})],
+    "police_missing_reports": [("found_at", {})],
+    "health_treatment_episodes": [("treatment_start_date", {"discharge_date": None, "discharge_reason": None}),
+                                  ("discharge_date", {"discharge_reason": None})],
+}
+_ANCHORS = {"la_early_help_assessments": "assessment_start_date", "police_da_children": "_event"}
+
+
+def _schedule(w: World, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``_first``/``_last``: the quarters whose files carry the record."""
+    extract = get_extract(name)
+    anchor = w.qidx(frame[_ANCHORS.get(name, extract.event_date or "")].to_numpy())
+    late = (w.rng("late", name).random(len(frame)) < LATE_SHARE) & (anchor >= 0) & (anchor < w.n_quarters - 1)
+    first = np.maximum(anchor, 0) + late
+    last = first.copy()
+    for column, _ in REVEALS.get(name, []):
+        values = frame[column].to_numpy()
+        last = np.maximum(last, np.where(np.isnat(values), last, np.minimum(w.qidx(values), w.n_quarters - 1)))
+    frame = frame.assign(_first=first, _last=last)
+    return frame[(frame["_last"] >= 0) & (frame["_first"] < w.n_quarters)].reset_index(drop=True)
+
+
+def _rows_in_quarter(name: str, frame: pd.DataFrame, k: int, quarter: Quarter) -> pd.DataFrame:
+    rows = frame[(frame["_first"] <= k) & (frame["_last"] >= k)].copy()
+    cutoff = np.datetime64(quarter.end_date) + np.timedelta64(1, "D")
+    for column, dependents in REVEALS.get(name, []):
+        hidden = rows[column].to_numpy() >= cutoff
+        rows.loc[hidden, column] = pd.NaT
+        for dependent, value in dependents.items():
+            rows.loc[hidden, dependent] = value
+    return rows
+
+
+# --------------------------------------------------------------------------- planting errors
+
+
+@dataclass
+class _File:
+    """One file being written: typed values by column, text overrides, planted errors."""
+
+    extract: Extract
+    label: str
+    cols: dict[str, np.ndarray]
+    n: int
+    overrides: dict[tuple[int, str], str | None] = field(default_factory=dict)
+    planted: list[tuple[int, str, RowRule, str]] = field(default_factory=list)
+    protected: set[int] = field(default_factory=set)  # rows another file's planted error relies on
+
+    def present(self, i: int, column: str) -> bool:
+        value = self.cols[column][i]
+        return not (value is None or (isinstance(value, np.datetime64) and np.isnat(value)))
+
+
+_BAD_DATES = ["31/02/{y}", "{y}-13-01", "3rd Oct", "10/31/{y}", "{y}-02-30", "31/04/{y}", "{y}/06/15"]
+_BAD_TIMES = [" 14:05", " 09:30", "", " 10:61"]
+_IMPOSSIBLE = ["1899-12-31", "01/01/1900", "1999-12-31", "1900-01-01"]
+_BAD_CODES = ["X", "?", "9", "UNK", "Yes", "No", "Z1"]
+_BAD_LA = ["Hartlepool", "E0600001", "W06000015", "E10000023", "00EB"]
+_IMPOSSIBLE_DATE_COLUMNS = {"police_da_incidents": "reported_at", "health_treatment_episodes": "referral_date"}
+
+
+def _date_columns(extract: Extract) -> list[Column]:
+    return [c for c in extract.columns if c.type in ("date", "datetime")]
+
+
+def _dependents(extract: Extract, column: str) -> list[str]:
+    out, todo = [], [column]
+    while todo:
+        current = todo.pop()
+        for c in extract.columns:
+            if c.not_before == current:
+                out.append(c.name)
+                todo.append(c.name)
+    return out
+
+
+def _plant(f: _File, i: int, rule: RowRule, q: Quarter, rng: np.random.Generator, clean: np.ndarray
+           ) -> tuple[str, str] | None:
+    """Give row i exactly one defect of kind ``rule``; return (column, outcome) or None if n/a."""
+    ext, year, quarantine = f.extract, q.start_date.year, "quarantine"
+    choose = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
+    if rule is RowRule.UNPARSEABLE_DATE:
+        column = choose([c for c in _date_columns(ext) if f.present(i, c.name)])
+        text = choose(_BAD_DATES).format(y=year)
+        f.overrides[i, column.name] = text + (choose(_BAD_TIMES) if column.type == "datetime" else "")
+        return column.name, quarantine
+    if rule is RowRule.IMPOSSIBLE_DATE and ext.name in _IMPOSSIBLE_DATE_COLUMNS:
+        column = ext.column(_IMPOSSIBLE_DATE_COLUMNS[ext.name])
+        f.overrides[i, column.name] = choose(_IMPOSSIBLE) + (" 00:00" if column.type == "datetime" else "")
+        return column.name, quarantine
+    if rule is RowRule.UNKNOWN_CODE:
+        column = choose([c for c in ext.columns if c.type in ("code", "la_code") and f.present(i, c.name)])
+        bad = [b for b in (_BAD_LA if column.type == "la_code" else _BAD_CODES) if b.upper() not in column.codes]
+        f.overrides[i, column.name] = choose(bad)
+        return column.name, quarantine
+    if rule is RowRule.REQUIRED_MISSING:
+        options = [c.name for c in ext.columns if c.required and c.name not in ext.key]
+        options += [c.name for c in ext.columns if c.required_when and f.present(i, c.required_when)]
+        column = choose(options)
+        f.overrides[i, column] = choose(MISSING_TOKENS)
+        return column, quarantine
+    if rule is RowRule.DUPLICATE_KEY:
+        earlier = clean[clean < i]
+        if not len(earlier):
+            return None
+        source = int(earlier[int(rng.integers(len(earlier)))])
+        copied = list(f.cols) if rng.random() < 0.5 or ext.parent else list(ext.key)
+        for column in copied:
+            f.cols[column][i] = f.cols[column][source]
+        return ext.key[0], quarantine
+    if rule is RowRule.DOB_AFTER_EVENT and ext.dob_column:
+        compared = "_event" if ext.parent else ext.date_compared_with_dob
+        base = f.cols[compared][i].astype("datetime64[D]")
+        extra = int(rng.integers(ext.unborn_days + 1, ext.unborn_days + 120))
+        f.cols["dob"][i] = (base + np.timedelta64(extra, "D")).astype("datetime64[s]")
+        return "dob", quarantine
+    if rule is RowRule.EVENT_AFTER_PERIOD and ext.event_date:
+        target = np.datetime64(q.end_date) + np.timedelta64(int(rng.integers(1, 46)), "D")
+        current = f.cols[ext.event_date][i]
+        if np.isnat(current):  # an in-progress assessment completed "in the future"
+            f.cols[ext.event_date][i] = target.astype("datetime64[s]")
+            return ext.event_date, quarantine
+        shift = target - current.astype("datetime64[D]")
+        for column in [ext.event_date, *_dependents(ext, ext.event_date)]:
+            if f.present(i, column):
+                f.cols[column][i] = f.cols[column][i] + shift
+        return ext.event_date, quarantine
+    if rule is RowRule.END_BEFORE_START:
+        pairs = [c for c in ext.columns if c.not_before and f.present(i, c.not_before)]
+        if not pairs:
+            return None
+        column = choose(pairs)
+        start = f.cols[column.not_before][i]
+        end = start.astype("datetime64[D]") - np.timedelta64(int(rng.integers(1, 31)), "D")
+        keep_time = start - start.astype("datetime64[D]") if column.type == "datetime" else np.timedelta64(0, "s")
+        f.cols[column.name][i] = end.astype("datetime64[s]") + keep_time
+        for c in ext.columns:
+            if c.required_when == column.name and not f.present(i, c.name):
+                f.cols[c.name][i] = "COMPLETED"
+        return column.name, quarantine
+    if rule is RowRule.ORPHAN and ext.parent:
+        f.cols[ext.parent.on][i] = f"DA9{int(rng.integers(10**6, 10**7)):07d}"
+        return ext.parent.on, quarantine
+    if rule is RowRule.INVALID_NHS_NUMBER and "nhs_number" in f.cols:
+        good = str(f.cols["_nhs"][i])
+        f.cols["nhs_number"][i] = good[:9] + str((int(good[9]) + int(rng.integers(1, 10))) % 10)
+        return "nhs_number", quarantine if ext.column("nhs_number").required else "warning"
+    return None
+
+
+def _plantable_rows(f: _File) -> np.ndarray:
+    """Rows that may carry (or be the source of) a planted error."""
+    ok = np.ones(f.n, dtype=bool)
+    if "_has_children" in f.cols:  # keep child rows linked to clean incidents
+        ok &= ~f.cols["_has_children"].astype(bool)
+    ok[sorted(f.protected | {p[0] for p in f.planted})] = False
+    return np.flatnonzero(ok)
+
+
+class _Planter:
+    """Plants errors in each file, cycling through the rules that apply to each extract."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.position = seed, {name: 0 for name in load_contract()}
+
+    def plant_file(self, f: _File, q: Quarter) -> None:
+        rng = _rng(self.seed, "plant", q.folder_id, f.extract.name, f.label)
+        target = min(int(f.n * MAX_PLANT_SHARE), int(rng.binomial(f.n, PLANT_SHARE))) - len(f.planted)
+        rows = _plantable_rows(f)
+        if target <= 0 or len(rows) < 2 * target:
+            return
+        chosen = np.sort(rng.choice(rows, size=target, replace=False))
+        clean = np.setdiff1d(rows, chosen)
+        rules = list(RowRule)
+        for i in chosen.tolist():
+            for attempt in range(len(rules)):
+                rule = rules[(self.position[f.extract.name] + attempt) % len(rules)]
+                planted = _plant(f, i, rule, q, rng, clean)
+                if planted:
+                    f.planted.append((i, planted[0], rule, planted[1]))
+                    break
+            self.position[f.extract.name] += 1
+
+    def cross_file_duplicate(self, earlier: _File, later: _File, q: Quarter) -> bool:
+        """Copy a clean key of the earlier file into a clean row of the later one."""
+        if int(later.n * MAX_PLANT_SHARE) <= len(later.planted):
+            return False
+        rng = _rng(self.seed, "cross", q.folder_id, later.extract.name)
+        src, dst = _plantable_rows(earlier), _plantable_rows(later)
+        if not len(src) or not len(dst):
+            return False
+        i, j = int(src[int(rng.integers(len(src)))]), int(dst[int(rng.integers(len(dst)))])
+        for column in later.extract.key:
+            later.cols[column][j] = earlier.cols[column][i]
+        later.planted.append((j, later.extract.key[0], RowRule.DUPLICATE_KEY, "quarantine"))
+        earlier.protected.add(i)
+        return True
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class _Style:
+    is_xlsx: bool
+    encoding: str = "utf-8"
+    newline: str = "\n"
+    header: str = "snake"  # snake | title | upper | padded
+    shuffle: bool = False
+    extras: tuple[str, ...] = ()
+    dates: str = "iso"  # iso | uk | mixed
+    seconds_share: float = 0.0
+    excel_dates: float = 0.0  # share of date cells written as real Excel dates (XLSX)
+    layout: str = "plain"  # plain | titled | blank_rows (XLSX)
+    mess: float = 0.0  # share of code / id cells in lower case or padded
+    tokens: tuple[str, ...] = ("",)
+    nhs_spaced: float = 0.0
+
+
+_ACRONYMS = {"id", "nhs", "dob", "la", "rhi", "dash", "marac", "vemt"}
+_NOTES = ["Seen by duty team", "Referred to MASH, strategy discussion held", "Mum says \"fine\", no concerns",
+          "Call from school,\nfollow-up booked", "Damage to property – approx £200", "Café staff raised concern",
+          "Father’s address not known", "Joint visit with police, 2 officers", "Carer notified"]
+_TEAMS = ["North", "South", "Central", "Locality 2", "Out of hours"]
+
+
+def _header_name(name: str, kind: str) -> str:
+    words = name.split("_")
+    if kind == "title":
+        return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in words)
+    if kind == "upper":
+        return name.upper()
+    if kind == "padded":
+        return " " + " ".join(w.capitalize() for w in words) + " "
+    return name
+
+
+def _style_for(w: World, extract: Extract, label: str, k: int) -> _Style:
+    rng = w.rng("style", k, extract.name, label)
+    common = dict(header=str(rng.choice(["snake", "title", "upper", "padded"])), shuffle=bool(rng.random() < 0.3),
+                  dates=str(rng.choice(["iso", "uk", "mixed"])), seconds_share=float(rng.choice([0, 0, 0.5, 1])),
+                  mess=float(rng.choice([0, 0.02, 0.06])), nhs_spaced=float(rng.choice([0, 0.1, 0.5])),
+                  tokens=tuple(rng.choice(MISSING_TOKENS, size=int(rng.integers(1, 4)), replace=False)))
+    extras = [(), (), ("Notes",), ("Team",), ("Notes", "Team"), ("Worker",)][int(rng.integers(6))]
+    la = next((x for x in w.las if x.code == label), None)
+    if extract.source == "health" or (la is not None and la.sends_xlsx):
+        layout = str(rng.choice(["plain", "titled", "blank_rows"]))
+        if extract.name == "health_treatment_episodes":
+            layout = "blank_rows"
+        elif label == "NTHFT":
+            layout = "titled"
+        excel = 1.0 if label == "NTHFT" else float(rng.choice([0, 1, 1, 0.6]))
+        return _Style(True, layout=layout, excel_dates=excel, extras=extras, **common)
+    if extract.name == "police_da_incidents" or (la is not None and la.index % 4 == 3):
+        return _Style(False, "cp1252", "\r\n", extras=("Notes", "Team")[: 1 + int(rng.random() < 0.5)], **common)
+    encoding = "utf-8-sig" if (la.index % 4 == 0 if la else extract.name == "police_missing_reports") else "utf-8"
+    return _Style(False, encoding, str(rng.choice(["\n", "\r\n"])), extras=extras, **common)
+
+
+def _format_dates(values: np.ndarray, column: Column, style: _Style, rng: np.random.Generator) -> np.ndarray:
+    index = pd.DatetimeIndex(values)
+    iso, uk = "%Y-%m-%d", "%d/%m/%Y"
+    if column.type == "datetime":
+        with_seconds = rng.random(len(values)) < style.seconds_share
+        iso_t = np.where(with_seconds, index.strftime(iso + " %H:%M:%S"), index.strftime(iso + " %H:%M"))
+        uk_t = np.where(with_seconds, index.strftime(uk + " %H:%M:%S"), index.strftime(uk + " %H:%M"))
+    else:
+        iso_t, uk_t = np.asarray(index.strftime(iso)), np.asarray(index.strftime(uk))
+    use_uk = {"iso": 0.0, "uk": 1.0, "mixed": 0.5}[style.dates]
+    text = np.where(rng.random(len(values)) < use_uk, uk_t, iso_t).astype(object)
+    if style.excel_dates:
+        excel = rng.random(len(values)) < style.excel_dates
+        as_python = np.array([None if pd.isna(d) else d.date() if column.type == "date" else d
+                              for d in index.to_pydatetime()], dtype=object)
+        text[excel] = as_python[excel]
+    return text
+
+
+def _mess(values: np.ndarray, share: float, rng: np.random.Generator, lower: bool) -> np.ndarray:
+    out = values.copy()
+    hit = np.flatnonzero((rng.random(len(out)) < share) & np.array([v is not None for v in out]))
+    for i in hit.tolist():
+        text = str(out[i])
+        out[i] = (text.lower() if lower and rng.random() < 0.6 else text) + (" " if rng.random() < 0.5 else "")
+        out[i] = (" " if rng.random() < 0.4 else "") + out[i]
+    return out
+
+
+def _render(f: _File, style: _Style, rng: np.random.Generator) -> tuple[list[str], list[np.ndarray]]:
+    """Contract columns (plus extras) as cell values, in the file's column order."""
+    out: dict[str, np.ndarray] = {}
+    for column in f.extract.columns:
+        values = f.cols[column.name]
+        if column.type in ("date", "datetime"):
+            cells = _format_dates(values, column, style, rng)
+            missing = np.isnat(values)
+        else:
+            cells = values.astype(object).copy()
+            missing = np.array([v is None for v in cells], dtype=bool)
+            if column.name == "nhs_number":
+                spaced = (rng.random(f.n) < style.nhs_spaced) & ~missing
+                cells[spaced] = [f"{v[:3]} {v[3:6]} {v[6:]}" for v in cells[spaced]]
+            elif column.type == "code" or column.identifier == "person_id":
+                cells = _mess(cells, style.mess, rng, lower=True)
+            elif column.type == "la_code" or column.name in f.extract.key:
+                cells = _mess(cells, style.mess / 2, rng, lower=False)
+        token = np.array(style.tokens, dtype=object)[rng.integers(0, len(style.tokens), f.n)]
+        if style.is_xlsx:
+            token[token == ""] = None
+        cells[missing] = token[missing]
+        out[column.name] = cells
+    for (i, name), text in f.overrides.items():
+        out[name][i] = None if (style.is_xlsx and text == "") else text
+    names = list(out)
+    for extra in style.extras:
+        if extra == "Notes":
+            notes = np.array(_NOTES, dtype=object)[rng.integers(0, len(_NOTES), f.n)]
+            notes[rng.random(f.n) < 0.6] = ""
+            if f.n:
+                notes[0] = _NOTES[4]  # one non-ASCII value in every file with notes
+            out[extra] = notes
+        else:
+            out[extra] = np.array(_TEAMS, dtype=object)[rng.integers(0, len(_TEAMS), f.n)]
+        names.insert(int(rng.integers(len(names) + 1)) if style.shuffle else len(names), extra)
+    if style.shuffle:
+        names = [names[i] for i in rng.permutation(len(names))]
+    header = [_header_name(n, style.header) if n in f.cols else n for n in names]
+    return header, [out[n] for n in names]
+
+
+def _write_csv(path: Path, header: list[str], cells: list[np.ndarray], style: _Style) -> None:
+    frame = pd.DataFrame(dict(enumerate(cells)))
+    frame.columns = header
+    frame.to_csv(path, index=False, encoding=style.encoding, lineterminator=style.newline)
+
+
+def _write_xlsx(path: Path, header: list[str], cells: list[np.ndarray], style: _Style, title: str,
+                period: Quarter) -> None:
+    workbook = Workbook(write_only=True)
+    workbook.properties.creator = "pmf demo"
+    sheet = workbook.create_sheet("Extract")
+    if style.layout == "titled":
+        for row in ([title], [f"Period: {period.label}"], []):
+            sheet.append(row)
+    elif style.layout == "blank_rows":
+        sheet.append([])
+        sheet.append([])
+    sheet.append(header)
+    for row in zip(*[c.tolist() for c in cells]):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    fixed = datetime.combine(period.end_date, datetime.min.time()).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + fixed, data)
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, data)
+
+
+def _header_row(style: _Style) -> int:
+    return {"plain": 1, "titled": 4, "blank_rows": 3}[style.layout] if style.is_xlsx else 1
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _file_label(name: str, label: str) -> str:
+    return name if label in ("", "all", "force") else f"{name}--{label}"
+
+
+def _simulate(w: World) -> dict[str, pd.DataFrame]:
+    cp = _sim_cp_plans(w)
+    cla = _sim_cla_episodes(w, cp)
+    police_missing, la_missing = _sim_missing(w, cla)
+    incidents, children = _sim_domestic_abuse(w)
+    incidents["_la"], children["_la"] = "force", "force"
+    police_missing["_la"] = "force"
+    records = {"la_early_help_assessments": _sim_early_help(w), "la_cp_plans": cp, "la_cla_episodes": cla,
+               "la_missing_episodes": la_missing, "la_vemt_screenings": _sim_vemt(w, police_missing),
+               "police_da_incidents": incidents, "police_da_children": children,
+               "police_missing_reports": police_missing, "health_ae_attendances": _sim_ae(w),
+               "health_treatment_episodes": _sim_treatment(w)}
+    scheduled = {name: _schedule(w, name, frame) for name, frame in records.items() if name != "police_da_children"}
+    sent = scheduled["police_da_incidents"].set_index("incident_id")
+    children = children[children["incident_id"].isin(sent.index)]
+    scheduled["police_da_children"] = children.assign(
+        _first=sent.loc[children["incident_id"], "_first"].to_numpy(),
+        _last=sent.loc[children["incident_id"], "_first"].to_numpy()).reset_index(drop=True)
+    return {name: scheduled[name] for name in load_contract()}
+
+
+def _world(n_las: int, seed: int, first: Quarter, last: Quarter) -> World:
+    las = _local_authorities(n_las, seed)
+    w = World(seed, quarter_range(first, last), las, _age_sizes(las, seed))
+    _build_people(w)
+    return w
+
+
+def generate_demo(raw_dir: Path, reference_dir: Path, *, n_las: int = 4, seed: int = DEFAULT_SEED,
+                  first: Quarter = Quarter.parse("2017-18 Q1"), last: Quarter = Quarter.parse("2019-20 Q4"),
+                  ) -> DemoSummary:
+    """Write every extract for every quarter ``first..last``, the population file and the manifest.
+
+    Files of the contract's extracts already in the period folders are replaced; other files are
+    left alone.
+    """
+    raw_dir, reference_dir = Path(raw_dir), Path(reference_dir)
+    w = _world(n_las, seed, first, last)
+    records = _simulate(w)
+    reference_dir.mkdir(parents=True, exist_ok=True)
+    population_table(w).to_csv(reference_dir / "population.csv", index=False, lineterminator="\n")
+    planter, manifest = _Planter(seed), []
+    rows_per_extract = {name: 0 for name in records}
+    files_written = 1
+    for k, quarter in enumerate(w.quarters):
+        folder = raw_dir / quarter.folder_id
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(folder.iterdir()):
+            if old.suffix in (".csv", ".xlsx") and re.split(r"--|\.", old.name)[0] in records:
+                old.unlink()
+        submissions = [_files_for(w, name, _rows_in_quarter(name, frame, k, quarter), k)
+                       for name, frame in records.items()]
+        split = [files for files in submissions if len(files) > 1]
+        for offset in range(len(split)):  # one duplicate key across two files of a submission
+            files = split[(k + offset) % len(split)]
+            if planter.cross_file_duplicate(files[0][1], files[-1][1], quarter):
+                break
+        for files in submissions:
+            for file_name, f, style in files:
+                planter.plant_file(f, quarter)
+                header_row = _write_file(w, folder / file_name, f, style, k)
+                manifest += [(quarter.folder_id, f.extract.name, file_name, header_row + 1 + i, column,
+                              str(rule), outcome) for i, column, rule, outcome in f.planted]
+                rows_per_extract[f.extract.name] += f.n
+                files_written += 1
+    manifest_dir = raw_dir / "_demo"
+    manifest_dir.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(manifest, columns=MANIFEST_COLUMNS).sort_values(
+        ["period", "extract", "file_name", "row_number"], kind="stable")
+    table.to_csv(manifest_dir / "planted_errors.csv", index=False, lineterminator="\n")
+    by_rule = {str(rule): int((table["rule"] == str(rule)).sum()) for rule in RowRule}
+    return DemoSummary(files_written + 1, rows_per_extract, len(table), by_rule)
+
+
+def _files_for(w: World, name: str, rows: pd.DataFrame, k: int) -> list[tuple[str, _File, _Style]]:
+    """The period's files of one extract, in name order: (file name, content, style)."""
+    extract, files = get_extract(name), []
+    for label, part in rows.groupby("_la", sort=True):
+        f = _File(extract, str(label), {c: part[c].to_numpy().copy() for c in part.columns}, len(part))
+        style = _style_for(w, extract, str(label), k)
+        files.append((f"{_file_label(name, str(label))}.{'xlsx' if style.is_xlsx else 'csv'}", f, style))
+    return sorted(files, key=lambda item: item[0])
+
+
+def _write_file(w: World, path: Path, f: _File, style: _Style, k: int) -> int:
+    """Write one file; return its header's row number."""
+    header, cells = _render(f, style, w.rng("render", k, f.extract.name, f.label))
+    if style.is_xlsx:
+        sender = {la.code: la.name for la in w.las}.get(f.label) or TRUST_NAMES.get(f.label, "Tees health services")
+        _write_xlsx(path, header, cells, style, f"{sender} – {f.extract.title}", w.quarter(k))
+    else:
+        _write_csv(path, header, cells, style)
+    return _header_row(style)

@@ -1,0 +1,69 @@
+"""The quarterly refresh as a Prefect flow: one task per stage, each a call to ``refresh.py``.
+
+Without a Prefect server this runs on a temporary local API (``pmf`` sets quiet, offline
+defaults before Prefect is imported: see ``pipelines.prefect_env``); with ``PREFECT_API_URL``
+pointing at a server the run is recorded there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines import refresh, workbook
+from pipelines.config import Settings
+from pipelines.publish import discard, refresh_lock, start_build, swap_in
+from pipelines.refresh import Progress, RefreshSummary
+
+_task = task(cache_policy=NO_CACHE, persist_result=False, retries=0)
+
+intake_task = _task(refresh.run_intake, name="ingest and validate")
+write_intake_task = _task(refresh.write_intake_tables, name="record data quality")
+reference_task = _task(refresh.load_reference, name="load reference data")
+models_task = _task(refresh.run_sql_models, name="stage, link and count (SQL)")
+indicators_task = _task(refresh.run_indicators, name="indicator values and intervals")
+status_task = _task(refresh.run_work_plan_status, name="work-plan status")
+marts_task = _task(refresh.finish_marts, name="build marts")
+workbook_task = _task(workbook.write_workbook, name="board workbook")
+report_task = _task(refresh.write_success_report, name="validation report")
+swap_task = _task(swap_in, name="publish")
+
+
+@flow(name="pmf-quarterly-refresh", validate_parameters=False, log_prints=False)
+def quarterly_refresh(
+    raw_dir: Path,
+    marts_dir: Path,
+    settings: Settings,
+    period: str | None = None,
+    progress: Progress = print,
+) -> RefreshSummary:
+    """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
+    with refresh_lock(marts_dir):
+        build = start_build(marts_dir)
+        try:
+            con = refresh.open_build_connection(build)
+            result = intake_task(con, raw_dir, settings, progress)
+            chosen = refresh.choose_period(period, result.periods)
+            summary = RefreshSummary(run_id=build.run_id, period=chosen.label)
+            refresh.summarise(result, summary)
+            if result.rejected:
+                con.close()
+                refresh.reject(result, marts_dir, chosen, progress)
+            write_intake_task(con, result)
+            reference_task(con, settings)
+            models_task(con, progress)
+            values = indicators_task(con, result, progress)
+            summary.indicator_rows = len(values)
+            summary.indicator_values_available = int(values["value"].notna().sum())
+            status_task(con, settings, progress)
+            marts_task(con, build, progress)
+            out = build.board_dir / f"HSCB-PMF-{chosen.folder_id}.xlsx"
+            progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
+            workbook_task(build.marts_path, out, period=chosen, settings=settings)
+            report_task(result, build, chosen)
+            summary.outputs = swap_task(build)
+            return summary
+        finally:
+            discard(build)

@@ -1,0 +1,196 @@
+"""The quarterly refresh as a sequence of plain functions (the Prefect flow in ``flows.py`` wraps
+each in a task). Read top to bottom, this module *is* the pipeline:
+
+intake (ingest + validate + load raw) → staging/intermediate/indicator SQL → indicator values
+→ work-plan status → marts (comments, Parquet) → board workbook → swap into place.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines import models, pseudonymise, report
+from pipelines.config import Settings
+from pipelines.indicators import compute_indicator_values, definitions_frame
+from pipelines.periods import Quarter
+from pipelines.publish import Build, close_build_connection, export_parquet, open_build_connection
+from pipelines.stage import IntakeResult, intake
+
+log = logging.getLogger("pmf")
+Progress = Callable[[str], None]
+
+
+class InputRejected(Exception):
+    """Input files were rejected: nothing is published (exit status 2)."""
+
+    def __init__(self, message: str, report_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.report_path = report_path
+
+
+@dataclass
+class RefreshSummary:
+    run_id: str
+    period: str
+    files_read: int = 0
+    files_rejected: int = 0
+    rows_received: int = 0
+    rows_staged: int = 0
+    rows_quarantined: int = 0
+    indicator_rows: int = 0
+    indicator_values_available: int = 0
+    outputs: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+
+    def lines(self) -> list[str]:
+        return [
+            f"Refresh {self.run_id} for {self.period}: done in {time.time() - self.started_at:.1f} s",
+            f"  files read:        {self.files_read} ({self.files_rejected} rejected)",
+            f"  rows received:     {self.rows_received}",
+            f"  rows staged:       {self.rows_staged}",
+            f"  rows quarantined:  {self.rows_quarantined}",
+            f"  indicator values:  {self.indicator_values_available} of {self.indicator_rows} available "
+            f"(indicator x LA x quarter)",
+            "  outputs:",
+            *[f"    {path}" for path in self.outputs],
+        ]
+
+
+def choose_period(requested: str | None, periods: list[Quarter]) -> Quarter:
+    """The board pack's quarter: as requested (must have a folder), else the latest folder."""
+    if not periods:
+        raise InputRejected("no period folders (like 2018-19-Q3) found in the raw directory")
+    if requested is None:
+        return max(periods)
+    try:
+        period = Quarter.parse(requested)
+    except ValueError as error:
+        raise InputRejected(str(error)) from None
+    if period not in periods:
+        raise InputRejected(f"--period {period.label}: there is no folder {period.folder_id} in the raw directory")
+    return period
+
+
+def run_intake(con: duckdb.DuckDBPyConnection, raw_dir: Path, settings: Settings, progress: Progress) -> IntakeResult:
+    progress(f"Reading and validating extracts in {raw_dir}")
+    result = intake(raw_dir, con, chunk_rows=settings.chunk_rows, progress=progress)
+    for warning in result.warnings:
+        progress(f"  note: {warning}")
+    return result
+
+
+def write_intake_tables(con: duckdb.DuckDBPyConnection, result: IntakeResult) -> None:
+    """data_quality and quarantine (published) and the receipts the SQL and availability use."""
+    _write_table(con, "marts.main.data_quality", result.data_quality_frame())
+    _write_table(con, "marts.main.quarantine", result.quarantine)
+    folders = pd.DataFrame(
+        [(q.label, q.start_date, q.end_date) for q in result.periods], columns=["period", "period_start", "period_end"]
+    )
+    _write_table(con, "work.main.period_folders", folders)
+    _write_table(con, "work.main.extract_receipts", result.receipts_frame())
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Reference data kept in the repository, published beside the marts as ``ref_*``."""
+    reference = settings.reference_dir
+    population = reference / "population.csv"
+    if not population.exists():
+        raise FileNotFoundError(f"population estimates not found at {population} (run `pmf demo` for demo data)")
+    con.execute(
+        "create or replace table marts.main.ref_population as "
+        "select la_code::varchar as la_code, year::integer as year, age::integer as age, persons::integer as persons "
+        f"from read_csv('{population}', header = true, all_varchar = true)"
+    )
+    for name in ("work_plan", "plan_line_updates"):
+        path = reference / f"{name}.csv"
+        if path.exists():
+            con.execute(
+                f"create or replace table marts.main.ref_{name} as "
+                f"select * from read_csv('{path}', header = true, all_varchar = true)"
+            )
+
+
+def run_sql_models(
+    con: duckdb.DuckDBPyConnection,
+    progress: Progress,
+    layers: tuple[str, ...] = ("staging", "intermediate", "indicators"),
+) -> None:
+    pseudonymise.register(con, pseudonymise.load_key())
+    models.run_macros(con)
+    chosen = models.discover_models(layers=layers)
+    progress(f"Running {len(chosen)} SQL models (staging, linkage, indicators)")
+    models.run_models(con, chosen)
+
+
+def run_indicators(con: duckdb.DuckDBPyConnection, result: IntakeResult, progress: Progress) -> pd.DataFrame:
+    values = compute_indicator_values(con, result.receipts_frame())
+    _write_table(con, "marts.main.indicator_values", values)
+    _write_table(con, "marts.main.indicator_definitions", definitions_frame())
+    available = int(values["value"].notna().sum())
+    progress(f"Computed {len(values)} indicator values ({available} available) for {values['indicator_code'].nunique()} indicators")
+    return values
+
+
+def run_work_plan_status(con: duckdb.DuckDBPyConnection, settings: Settings, progress: Progress) -> None:
+    """``work_plan_status``: every line of both plans, with its computed or lead-entered status."""
+    run_settings = pd.DataFrame(
+        [{"board_la_code": settings.board_la_code, "default_baseline_period": settings.default_baseline_period}]
+    )
+    _write_table(con, "work.main.run_settings", run_settings)
+    models.run_models(con, models.discover_models(layers=("marts",)))
+    lines, statuses = con.execute(
+        "select count(distinct line_id), count(*) from marts.main.work_plan_status"
+    ).fetchone()
+    progress(f"Work-plan status: {lines} plan lines, {statuses} line x indicator x LA x quarter statuses")
+
+
+def write_success_report(result: IntakeResult, build: Build, period: Quarter) -> Path:
+    return report.write_validation_report(result, build.reports_dir, period)
+
+
+def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progress) -> list[str]:
+    """Comment every table and column, close the database, export Parquet copies."""
+    table_comments = {model.name: model.grain for model in models.discover_models() if model.is_published}
+    undocumented = models.apply_comments(con, "marts.main", models.load_column_docs(), table_comments)
+    if undocumented:
+        raise RuntimeError(f"mart columns without a description in sql/docs.toml: {', '.join(undocumented)}")
+    tables = [row[0] for row in con.execute(
+        "select table_name from information_schema.tables where table_catalog = 'marts' order by table_name"
+    ).fetchall()]
+    close_build_connection(con)
+    export_parquet(build.marts_path, build.parquet_dir, tables)
+    progress(f"Built marts: {len(tables)} tables (DuckDB + Parquet)")
+    return tables
+
+
+def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
+    summary.files_read = len(result.files)
+    summary.files_rejected = len(result.rejected)
+    summary.rows_received = sum(r.rows_received for r in result.files)
+    summary.rows_staged = sum(r.rows_staged for r in result.files)
+    summary.rows_quarantined = sum(r.rows_quarantined for r in result.files)
+    summary.warnings = result.warnings
+
+
+def reject(result: IntakeResult, marts_dir: Path, period: Quarter | None, progress: Progress) -> None:
+    """Write the validation report beside the published outputs and stop: nothing is published."""
+    path = report.write_validation_report(result, marts_dir / "reports", period)
+    lines = [f"{len(result.rejected)} file(s) rejected; nothing was published. Validation report: {path}"]
+    lines += [f"  {r.file_name}: {r.message}" for r in result.rejected]
+    raise InputRejected("\n".join(lines), path)
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table {name} as select * from _frame")
+    finally:
+        con.unregister("_frame")

@@ -1,0 +1,84 @@
+"""The human-readable validation report: what each agency sent and what was wrong with it.
+
+Written as Markdown, one section per agency, so a PMF group member can send the relevant
+section back to whoever supplied a bad file. Values of identifier columns appear only as their
+shape (``9999999999``), never as the identifier.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.contract import load_contract
+from pipelines.periods import Quarter
+from pipelines.stage import IntakeResult
+
+SOURCES = {"la": "Local authority (children's social care)", "police": "Police", "health": "Health"}
+ROWS_SHOWN_PER_FILE = 200
+
+
+def write_validation_report(result: IntakeResult, folder: Path, period: Quarter | None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"validation-{period.folder_id}.md" if period else "validation.md"
+    path = folder / name
+    path.write_text(render_validation_report(result, period), encoding="utf-8")
+    return path
+
+
+def render_validation_report(result: IntakeResult, period: Quarter | None) -> str:
+    contract = load_contract()
+    quality = result.data_quality_frame()
+    received = int(quality["rows_received"].sum()) if len(quality) else 0
+    quarantined = int(quality["rows_quarantined"].sum()) if len(quality) else 0
+    lines = [
+        f"# pmf validation report{f' — board period {period.label}' if period else ''}",
+        "",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Files read: {len(quality)}; "
+        f"rejected: {len(result.rejected)}; rows received: {received}; rows quarantined: {quarantined}.",
+        "",
+        "Row numbers are the ones you see in the spreadsheet (CSV: the header is row 1; XLSX: the "
+        "sheet's own row numbers). Identifier values are shown only by their shape (9 = digit, X = letter).",
+        "",
+    ]
+    if result.rejected:
+        lines += ["## Rejected files", "", "| file | problem |", "|---|---|"]
+        lines += [f"| {r.file_name} | {_cell(r.message)} |" for r in result.rejected]
+        lines.append("")
+    if result.warnings:
+        lines += ["## Notes", ""] + [f"- {warning}" for warning in result.warnings] + [""]
+    for source, title in SOURCES.items():
+        extracts = [name for name, extract in contract.items() if extract.source == source]
+        files = quality[quality["extract"].isin(extracts)]
+        if files.empty:
+            continue
+        lines += [f"## {title}", "", "| file | status | received | staged | quarantined | notes |", "|---|---|---:|---:|---:|---|"]
+        lines += [
+            f"| {row.file_name} | {row.status} | {row.rows_received} | {row.rows_staged} | {row.rows_quarantined} | {_cell(row.message)} |"
+            for row in files.itertuples()
+        ]
+        lines.append("")
+        bad = result.quarantine[result.quarantine["extract"].isin(extracts)]
+        if len(bad):
+            lines += ["Quarantined rows by rule:", ""]
+            by_rule = bad.groupby(["extract", "rule"]).size().reset_index(name="rows")
+            lines += [f"- {row.extract}: {row.rule} — {row.rows}" for row in by_rule.itertuples()]
+            lines.append("")
+            for file_name, rows in bad.groupby("file_name", sort=True):
+                lines += [f"### {file_name}", "", "| row | column | value | rule | message |", "|---:|---|---|---|---|"]
+                lines += [
+                    f"| {row.row_number} | {row.column_name} | {_cell(row.value)} | {row.rule} | {_cell(row.message)} |"
+                    for row in rows.head(ROWS_SHOWN_PER_FILE).itertuples()
+                ]
+                if len(rows) > ROWS_SHOWN_PER_FILE:
+                    lines.append(f"\n…and {len(rows) - ROWS_SHOWN_PER_FILE} more rows (see the `quarantine` mart table).")
+                lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value).replace("|", "\\|").replace("\n", " ")

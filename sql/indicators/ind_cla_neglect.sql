@@ -1,0 +1,101 @@
+-- one row per la_code × period: children becoming looked after because of neglect, per 10,000 aged 0-17
+with
+
+episodes as (
+    select * from stg_la__cla_episodes
+),
+
+plans as (
+    select * from stg_la__cp_plans
+),
+
+assessments as (
+    select * from stg_la__early_help_assessments
+),
+
+la_quarters as (
+    select * from int_la_quarters
+),
+
+population as (
+    select * from int_population_by_quarter
+),
+
+-- A new period of care (reason S) under N1 "abuse or neglect", started while aged 0-17.
+new_n1_episodes as (
+    select
+        la_quarters.la_code,
+        la_quarters.period,
+        episodes.child_key,
+        episodes.episode_start_date,
+    from episodes
+    inner join la_quarters
+        on
+            episodes.la_code = la_quarters.la_code
+            and episodes.episode_start_date between la_quarters.period_start and la_quarters.period_end
+    where
+        episodes.reason_new_episode = 'S'
+        and episodes.category_of_need = 'N1'
+        and episodes.age_at_start between 0 and 17
+),
+
+-- N1 does not separate abuse from neglect: a neglect CP plan open at some time in the 365 days
+-- up to the episode start, or a neglect early help assessment completed in them, does. Both
+-- ends of the 365 days are inclusive, and only the same LA's records link.
+neglect_episodes as (
+    select
+        new_n1_episodes.la_code,
+        new_n1_episodes.period,
+        new_n1_episodes.child_key,
+    from new_n1_episodes
+    where
+        exists (
+            select 1
+            from plans
+            where
+                plans.la_code = new_n1_episodes.la_code
+                and plans.child_key = new_n1_episodes.child_key
+                and 'NEG' in (plans.initial_category, plans.latest_category)
+                and plans.plan_start_date <= new_n1_episodes.episode_start_date
+                and (
+                    plans.plan_end_date is null
+                    or plans.plan_end_date >= new_n1_episodes.episode_start_date - 365
+                )
+        )
+        or exists (
+            select 1
+            from assessments
+            where
+                assessments.la_code = new_n1_episodes.la_code
+                and assessments.child_key = new_n1_episodes.child_key
+                and assessments.neglect_identified = 'Y'
+                and assessments.assessment_completed_date between new_n1_episodes.episode_start_date - 365
+                and new_n1_episodes.episode_start_date
+        )
+),
+
+children_starting as (
+    select
+        la_code,
+        period,
+        count(distinct child_key) as children_looked_after_for_neglect,
+    from neglect_episodes
+    group by all
+),
+
+final as (
+    select
+        'CLA_NEGLECT' as indicator_code,
+        la_quarters.la_code,
+        la_quarters.period,
+        coalesce(children_starting.children_looked_after_for_neglect, 0) as numerator,
+        population.persons_0_17 as denominator,
+        false as history_incomplete,
+    from la_quarters
+    left join children_starting
+        on la_quarters.la_code = children_starting.la_code and la_quarters.period = children_starting.period
+    left join population
+        on la_quarters.la_code = population.la_code and la_quarters.period = population.period
+)
+
+select * from final

@@ -1,0 +1,293 @@
+"""A small in-memory DuckDB built exactly as the refresh builds it, for testing the SQL models.
+
+A test states the raw rows that matter (everything else takes a per-extract default), the period
+folders received and the population; ``Dataset.build()`` loads them into the ``raw_<extract>``
+tables (as the validated, normalised text intake writes: dates ``YYYY-MM-DD``, datetimes
+``YYYY-MM-DD HH:MM:SS``, codes upper-case), runs the macros and every SQL model, and returns the
+connection. ``indicator_counts`` reads one indicator's rows back keyed by (la_code, period).
+
+    data = Dataset(periods=["2018-19 Q1"])
+    data.population(HARTLEPOOL, 2018, persons_per_age=10)
+    data.add("police_da_incidents", incident_id="I1", reported_at="2018-04-01 00:00:00")
+    con = data.build()
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from typing import NamedTuple
+
+import duckdb
+
+from pipelines import models, pseudonymise, stage
+from pipelines.contract import load_contract
+from pipelines.periods import Quarter
+
+HARTLEPOOL = "E06000001"
+MIDDLESBROUGH = "E06000002"
+REDCAR = "E06000003"
+
+# Valid (modulus-11) NHS numbers; staging assumes intake already nulled invalid ones.
+NHS_A = "9434765919"
+NHS_B = "9434765927"
+NHS_C = "9434765935"
+NHS_D = "9434765943"
+NHS_E = "9434765951"
+NHS_F = "9434765978"
+NHS_G = "9434765986"
+
+# Marts read tables the refresh writes from Python (indicator_values, ref_work_plan): not built here.
+MODEL_LAYERS = ("staging", "intermediate", "indicators")
+
+OUTPUT_COLUMNS = ["indicator_code", "la_code", "period", "numerator", "denominator", "history_incomplete"]
+
+# Every contract column of every extract, with a harmless default; a test overrides what matters.
+# The key column is None here: each row gets a fresh one unless the test names it.
+DEFAULTS: dict[str, dict[str, str | None]] = {
+    "police_da_incidents": {
+        "incident_id": None,
+        "la_code": HARTLEPOOL,
+        "reported_at": "2018-05-15 12:00:00",
+        "victim_id": "V1",
+        "dash_risk": "STANDARD",
+        "marac_referral": "N",
+        "crime_recorded": "N",
+    },
+    "police_da_children": {
+        "incident_id": None,  # required: the incident the child was present at
+        "person_id": "P1",
+        "nhs_number": None,
+        "dob": "2010-01-01",
+        "sex": "F",
+    },
+    "police_missing_reports": {
+        "report_id": None,
+        "la_code": HARTLEPOOL,
+        "person_id": "P1",
+        "nhs_number": None,
+        "dob": "2005-01-01",
+        "sex": "F",
+        "reported_missing_at": "2018-05-15 12:00:00",
+        "found_at": None,
+        "risk_grading": "LOW",
+        "from_care": "N",
+    },
+    "la_early_help_assessments": {
+        "assessment_id": None,
+        "la_code": HARTLEPOOL,
+        "child_id": "C1",
+        "nhs_number": None,
+        "dob": "2010-01-01",
+        "sex": "F",
+        "assessment_start_date": "2018-04-02",
+        "assessment_completed_date": "2018-05-15",
+        "neglect_identified": "N",
+        "factors": None,
+    },
+    "la_cp_plans": {
+        "plan_id": None,
+        "la_code": HARTLEPOOL,
+        "child_id": "C1",
+        "nhs_number": None,
+        "dob": "2010-01-01",
+        "sex": "F",
+        "plan_start_date": "2018-05-15",
+        "plan_end_date": None,
+        "initial_category": "PHY",
+        "latest_category": "PHY",
+    },
+    "la_cla_episodes": {
+        "episode_id": None,
+        "la_code": HARTLEPOOL,
+        "child_id": "C1",
+        "nhs_number": None,
+        "dob": "2010-01-01",
+        "sex": "F",
+        "episode_start_date": "2018-05-15",
+        "reason_new_episode": "S",
+        "legal_status": "C2",
+        "category_of_need": "N1",
+        "episode_end_date": None,
+        "reason_episode_ceased": None,
+    },
+    "la_missing_episodes": {
+        "episode_id": None,
+        "la_code": HARTLEPOOL,
+        "child_id": "C1",
+        "dob": "2005-01-01",
+        "sex": "F",
+        "missing_or_away": "M",
+        "missing_start": "2018-05-14 20:00:00",
+        "missing_end": "2018-05-15 08:00:00",
+        "rhi_offered": "Y",
+        "rhi_accepted": "Y",
+        "rhi_date": None,
+    },
+    "la_vemt_screenings": {
+        "screening_id": None,
+        "la_code": HARTLEPOOL,
+        "child_id": "C1",
+        "nhs_number": None,
+        "dob": "2005-01-01",
+        "sex": "F",
+        "screening_date": "2018-05-15",
+        "risk_level": "LOW",
+        "missing_concern": "N",
+        "exploitation_concern": "N",
+        "trafficking_concern": "N",
+        "holistic_plan": "N",
+    },
+    "health_ae_attendances": {
+        "attendance_id": None,
+        "la_code": HARTLEPOOL,
+        "nhs_number": NHS_A,
+        "dob": "2005-01-01",
+        "sex": "F",
+        "arrived_at": "2018-05-15 12:00:00",
+        "attendance_reason": "OTHER",
+        "safeguarding_referral": "N",
+    },
+    "health_treatment_episodes": {
+        "episode_id": None,
+        "la_code": HARTLEPOOL,
+        "client_id": "H1",
+        "nhs_number": None,
+        "service": "SUBSTANCE_MISUSE",
+        "lives_with_children": "Y",
+        "referral_date": "2018-04-02",
+        "treatment_start_date": None,
+        "discharge_date": None,
+        "discharge_reason": None,
+    },
+}
+
+KEY_COLUMNS = {
+    "police_da_incidents": "incident_id",
+    "police_missing_reports": "report_id",
+    "la_early_help_assessments": "assessment_id",
+    "la_cp_plans": "plan_id",
+    "la_cla_episodes": "episode_id",
+    "la_missing_episodes": "episode_id",
+    "la_vemt_screenings": "screening_id",
+    "health_ae_attendances": "attendance_id",
+    "health_treatment_episodes": "episode_id",
+}
+
+NOT_EVENT_DATES = {"dob"}
+
+
+class Counts(NamedTuple):
+    numerator: int | None
+    denominator: int | None
+
+
+@dataclass
+class Dataset:
+    """Raw rows, period folders and population for one test database."""
+
+    periods: list[str]
+    rows: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
+    population_rows: list[tuple[str, int, int, int]] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.quarters = sorted(Quarter.parse(period) for period in self.periods)
+
+    def add(self, extract: str, *, period: str | None = None, **columns: str | None) -> dict[str, str | None]:
+        """One raw row: the extract's defaults overridden by ``columns``.
+
+        ``period`` is the folder the row was submitted in (default: the folder of the row's
+        latest date, as a record is re-sent until its last event is known; a date before the
+        first folder goes in the first folder, one after the last in the last).
+        """
+        unknown = set(columns) - set(DEFAULTS[extract])
+        if unknown:
+            raise ValueError(f"{extract} has no column(s) {sorted(unknown)}")
+        row = {**DEFAULTS[extract], **columns}
+        key = KEY_COLUMNS.get(extract)
+        if key and row[key] is None:
+            row[key] = f"{key.split('_')[0].upper()}{next(self._ids)}"
+        if extract == "police_da_children" and row["incident_id"] is None:
+            raise ValueError("police_da_children rows need the incident_id of their incident")
+        row["_period"] = Quarter.parse(period).folder_id if period else self._default_folder(extract, row)
+        self.rows.setdefault(extract, []).append(row)
+        return row
+
+    def population(self, la_code: str, year: int, *, persons_per_age: int) -> None:
+        """The same number of persons at every age 0-24: 18 × it aged 0-17, 8 × it aged 10-17."""
+        self.population_rows.extend((la_code, year, age, persons_per_age) for age in range(25))
+
+    def build(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        pseudonymise.register(con, b"k" * 32)
+        stage.create_raw_tables(con, schema="main")
+        con.execute("create table period_folders (period varchar, period_start date, period_end date)")
+        con.executemany(
+            "insert into period_folders values (?, ?, ?)",
+            [(quarter.label, quarter.start_date, quarter.end_date) for quarter in self.quarters],
+        )
+        con.execute("create table ref_population (la_code varchar, year integer, age integer, persons integer)")
+        if self.population_rows:
+            con.executemany("insert into ref_population values (?, ?, ?, ?)", self.population_rows)
+        contract = load_contract()
+        for extract, rows in self.rows.items():
+            columns = ["_period", "_period_start", "_file_name", "_row_number", *contract[extract].column_names]
+            values = [
+                (
+                    row["_period"],
+                    Quarter.parse(row["_period"]).start_date,
+                    f"{extract}.csv",
+                    row_number,
+                    *(row[name] for name in contract[extract].column_names),
+                )
+                for row_number, row in enumerate(rows, start=2)
+            ]
+            placeholders = ", ".join("?" for _ in columns)
+            con.executemany(f"insert into raw_{extract} ({', '.join(columns)}) values ({placeholders})", values)
+        models.run_macros(con)
+        models.run_models(con, models.discover_models(layers=MODEL_LAYERS), published_schema="main", work_schema="main")
+        return con
+
+    def _default_folder(self, extract: str, row: dict[str, str | None]) -> str:
+        dates = [
+            date.fromisoformat(value[:10])
+            for name, value in row.items()
+            if value and name not in NOT_EVENT_DATES and (name.endswith("_date") or name.endswith("_at")
+                                                          or name in ("missing_start", "missing_end"))
+        ]
+        if not dates and extract == "police_da_children":
+            incident = next(
+                (
+                    other
+                    for other in self.rows.get("police_da_incidents", [])
+                    if other["incident_id"] == row["incident_id"]
+                ),
+                None,
+            )
+            if incident:
+                return incident["_period"]
+        if not dates:
+            return self.quarters[-1].folder_id
+        latest = Quarter.containing(max(dates))
+        later_or_same = [quarter for quarter in self.quarters if quarter >= latest]
+        return (later_or_same[0] if later_or_same else self.quarters[-1]).folder_id
+
+
+def indicator_rows(con: duckdb.DuckDBPyConnection, code: str) -> list[dict]:
+    cursor = con.execute(f"select * from ind_{code.lower()} order by la_code, period")
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def indicator_counts(con: duckdb.DuckDBPyConnection, code: str) -> dict[tuple[str, str], Counts]:
+    """{(la_code, period): (numerator, denominator)} for every row of the indicator."""
+    return {
+        (row["la_code"], row["period"]): Counts(row["numerator"], row["denominator"])
+        for row in indicator_rows(con, code)
+    }
+
+
+def history_flags(con: duckdb.DuckDBPyConnection, code: str) -> dict[tuple[str, str], bool]:
+    return {(row["la_code"], row["period"]): row["history_incomplete"] for row in indicator_rows(con, code)}

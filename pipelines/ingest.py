@@ -65,8 +65,9 @@ class Discovery:
 def discover(raw_dir: Path) -> Discovery:
     """Find every extract file in the period folders of ``raw_dir``.
 
-    Files are ordered by period, then by extract so that parents come before the extracts
-    that refer to them, then by name (the contract's "later in name order").
+    Files are ordered by extract, parents first (every period's police_da_incidents before any
+    police_da_children, whose orphan rule looks at all submitted incidents), then by period
+    (so a record re-sent later overwrites), then by name (the contract's "later in name order").
     """
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw directory {raw_dir} does not exist")
@@ -91,7 +92,7 @@ def discover(raw_dir: Path) -> Discovery:
             extract = contract[match["extract"].lower()]
             found.files.append(SourceFile(path, extract, period, match["label"]))
     order = _extract_order(contract)
-    found.files.sort(key=lambda f: (f.period, order[f.extract.name], f.path.name))
+    found.files.sort(key=lambda f: (order[f.extract.name], f.period, f.path.name))
     return found
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.contract import Extract, load_contract
+from pipelines.contract import load_contract
 from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, discover, sha256_of
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
-from pipelines.validate import SubmissionState, validate_chunk
+from pipelines.validate import ChunkOutcome, SubmissionState, validate_chunks
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ class FileReport:
     status: str = "accepted"
     message: str = ""
     rejection_rule: str | None = None
+
+    @property
+    def period_start(self):
+        return Quarter.parse(self.period).start_date
 
     @property
     def is_rejected(self) -> bool:
@@ -85,71 +89,146 @@ def intake(
     schema: str = "work.main",
     progress: Callable[[str], None] = log.info,
 ) -> IntakeResult:
-    """Read, validate and load every file under ``raw_dir`` (see module docstring)."""
+    """Read, validate and load every file under ``raw_dir`` (see module docstring).
+
+    Rows of consecutive files of one extract are validated together, up to ``chunk_rows`` rows
+    at a time: memory is bounded by ``chunk_rows``, and GX's fixed cost per call is paid once
+    per batch rather than once per small file.
+    """
     found: Discovery = discover(raw_dir)
     result = IntakeResult(periods=found.periods, warnings=list(found.warnings))
     create_raw_tables(con, schema)
-    state = SubmissionState()
-    quarantine_parts: list[pd.DataFrame] = []
-    for number, source in enumerate(found.files, start=1):
-        report, quarantined = _intake_file(source, con, state, chunk_rows=chunk_rows, schema=schema)
+    batch = _Batch(con, SubmissionState(), schema, chunk_rows)
+    done = 0
+
+    def finished(intake_file: _FileIntake) -> None:
+        nonlocal done
+        done += 1
+        report = intake_file.finish(con, schema)
         result.files.append(report)
-        if len(quarantined):
-            quarantine_parts.append(quarantined)
         outcome = (
             f"REJECTED ({report.message})"
             if report.is_rejected
             else f"{report.rows_staged} staged, {report.rows_quarantined} quarantined"
         )
-        progress(f"  [{number}/{len(found.files)}] {report.file_name}: {report.rows_received} rows, {outcome}")
-    if quarantine_parts:
-        result.quarantine = pd.concat(quarantine_parts, ignore_index=True)[QUARANTINE_COLUMNS]
+        progress(f"  [{done}/{len(found.files)}] {report.file_name}: {report.rows_received} rows, {outcome}")
+
+    batch.on_file_done = finished
+    for source in found.files:
+        intake_file = _FileIntake(source, FileReport(source.period.label, source.extract.name, source.file_name, sha256_of(source.path)))
+        reader = FileReader(source, chunk_rows=chunk_rows)
+        try:
+            for chunk in reader.chunks():
+                batch.add(intake_file, chunk)
+        except FileRejected as rejection:
+            batch.discard(intake_file)
+            intake_file.rejection = rejection
+        intake_file.extra_columns = reader.header.extra_columns if reader.header else []
+        batch.close_file(intake_file)
+    batch.flush()
+    parts = [f.quarantine_frame() for f in batch.all_files if f.quarantine_parts]
+    if parts:
+        result.quarantine = pd.concat(parts, ignore_index=True)[QUARANTINE_COLUMNS]
+    result.files.sort(key=lambda r: (r.period_start, r.file_name))
     return result
 
 
-def _intake_file(
-    source: SourceFile, con: duckdb.DuckDBPyConnection, state: SubmissionState, *, chunk_rows: int, schema: str
-) -> tuple[FileReport, pd.DataFrame]:
-    extract = source.extract
-    report = FileReport(source.period.label, extract.name, source.file_name, sha256_of(source.path))
-    reader = FileReader(source, chunk_rows=chunk_rows)
-    quarantine_parts: list[pd.DataFrame] = []
-    notes: list[str] = []
-    warnings: dict[str, int] = {}
-    try:
-        for chunk in reader.chunks():
-            outcome = validate_chunk(chunk, extract, source.period, state)
-            report.rows_received += len(chunk)
-            report.rows_quarantined += len(outcome.quarantine)
-            report.rows_staged += len(outcome.staged_rows)
-            for rule, count in outcome.warnings.items():
-                warnings[rule] = warnings.get(rule, 0) + count
+@dataclass(eq=False)
+class _FileIntake:
+    """One file's progress through intake."""
+
+    source: SourceFile
+    report: FileReport
+    quarantine_parts: list[pd.DataFrame] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+    rejection: FileRejected | None = None
+    is_closed: bool = False
+    pending_chunks: int = 0
+
+    def record(self, chunk: pd.DataFrame, outcome: ChunkOutcome) -> None:
+        self.report.rows_received += len(chunk)
+        self.report.rows_quarantined += len(outcome.quarantine)
+        self.report.rows_staged += len(outcome.staged_rows)
+        for rule, count in outcome.warnings.items():
+            self.warnings[rule] = self.warnings.get(rule, 0) + count
+        if len(outcome.quarantine):
+            self.quarantine_parts.append(outcome.quarantine)
+
+    def finish(self, con: duckdb.DuckDBPyConnection, schema: str) -> FileReport:
+        report = self.report
+        if self.rejection is not None:
+            _reject(report, con, self.source, schema, self.rejection.rule, self.rejection.message)
+            return report
+        notes = [f"extra columns ignored: {', '.join(self.extra_columns)}"] if self.extra_columns else []
+        notes += [f"{count} value(s) with {rule} treated as missing" for rule, count in self.warnings.items()]
+        share = report.rows_quarantined / report.rows_received
+        if share > MAX_QUARANTINED_SHARE:
+            _reject(
+                report,
+                con,
+                self.source,
+                schema,
+                FileRule.TOO_MANY_QUARANTINED,
+                f"{report.rows_quarantined} of {report.rows_received} rows ({share:.1%}) quarantined, "
+                f"more than {MAX_QUARANTINED_SHARE:.0%}",
+            )
+        report.message = "; ".join([report.message, *notes]) if report.message else "; ".join(notes)
+        if report.rows_received != report.rows_staged + report.rows_quarantined:
+            raise RuntimeError(f"{report.file_name}: rows do not reconcile ({report})")
+        return report
+
+    def quarantine_frame(self) -> pd.DataFrame:
+        return _with_file_columns(self.quarantine_parts, self.source)
+
+
+class _Batch:
+    """Chunks of one extract waiting to be validated together."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, state: SubmissionState, schema: str, limit: int) -> None:
+        self.con, self.state, self.schema, self.limit = con, state, schema, limit
+        self.items: list[tuple[_FileIntake, pd.DataFrame]] = []
+        self.rows = 0
+        self.all_files: list[_FileIntake] = []
+        self.on_file_done: Callable[[_FileIntake], None] = lambda f: None
+
+    def add(self, intake_file: _FileIntake, chunk: pd.DataFrame) -> None:
+        if self.items and (
+            self.items[0][0].source.extract.name != intake_file.source.extract.name or self.rows + len(chunk) > self.limit
+        ):
+            self.flush()
+        self.items.append((intake_file, chunk))
+        intake_file.pending_chunks += 1
+        self.rows += len(chunk)
+
+    def discard(self, intake_file: _FileIntake) -> None:
+        """A file rejected while being read: drop its waiting chunks (its staged rows go in finish)."""
+        self.items = [(f, c) for f, c in self.items if f is not intake_file]
+        self.rows = sum(len(c) for _, c in self.items)
+        intake_file.pending_chunks = 0
+
+    def close_file(self, intake_file: _FileIntake) -> None:
+        intake_file.is_closed = True
+        self.all_files.append(intake_file)
+        if intake_file.pending_chunks == 0:
+            self.on_file_done(intake_file)
+
+    def flush(self) -> None:
+        if not self.items:
+            return
+        extract = self.items[0][0].source.extract
+        outcomes = validate_chunks([(chunk, f.source.period) for f, chunk in self.items], extract, self.state)
+        for (intake_file, chunk), outcome in zip(self.items, outcomes, strict=True):
+            intake_file.record(chunk, outcome)
             staged = chunk.loc[outcome.staged_rows].copy()
             for column, rows in outcome.invalid_values.items():
                 staged.loc[staged.index.intersection(rows), column] = None  # contract: treated as missing
-            _insert(con, staged, source, schema)
-            if len(outcome.quarantine):
-                quarantine_parts.append(outcome.quarantine)
-    except FileRejected as rejection:
-        _reject(report, con, source, schema, rejection.rule, rejection.message)
-        return report, _with_file_columns(quarantine_parts, source)
-    if reader.header and reader.header.extra_columns:
-        notes.append(f"extra columns ignored: {', '.join(reader.header.extra_columns)}")
-    notes.extend(f"{count} value(s) with {rule} treated as missing" for rule, count in warnings.items())
-    share = report.rows_quarantined / report.rows_received
-    if share > MAX_QUARANTINED_SHARE:
-        _reject(
-            report,
-            con,
-            source,
-            schema,
-            FileRule.TOO_MANY_QUARANTINED,
-            f"{report.rows_quarantined} of {report.rows_received} rows ({share:.1%}) quarantined, "
-            f"more than {MAX_QUARANTINED_SHARE:.0%}",
-        )
-    report.message = "; ".join([report.message, *notes]) if report.message else "; ".join(notes)
-    assert report.rows_received == report.rows_staged + report.rows_quarantined, report
-    return report, _with_file_columns(quarantine_parts, source)
+            _insert(self.con, staged, intake_file.source, self.schema)
+            intake_file.pending_chunks -= 1
+        completed = [f for f, _ in self.items if f.is_closed and f.pending_chunks == 0]
+        self.items, self.rows = [], 0
+        for intake_file in dict.fromkeys(completed):
+            self.on_file_done(intake_file)
 
 
 def _reject(report: FileReport, con, source: SourceFile, schema: str, rule: FileRule, message: str) -> None:
@@ -185,7 +264,3 @@ def _with_file_columns(parts: list[pd.DataFrame], source: SourceFile) -> pd.Data
     table.insert(0, "extract", source.extract.name)
     table.insert(0, "period", source.period.label)
     return table[QUARANTINE_COLUMNS]
-
-
-def extract_of(name: str) -> Extract:
-    return load_contract()[name]

@@ -1,0 +1,146 @@
+"""End to end: the CLI on a small generated dataset, asserting on what users get."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipelines.cli import main
+from pipelines.demo import generate_demo
+from pipelines.ingest import FileReader, discover, normalise_header
+from pipelines.periods import Quarter
+
+pytestmark = pytest.mark.e2e
+
+FIRST, LAST = Quarter.parse("2018-19 Q1"), Quarter.parse("2018-19 Q4")
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """Four quarters of demo extracts for the four Tees LAs, refreshed once for the module."""
+    root = tmp_path_factory.mktemp("e2e")
+    raw, reference = root / "raw", root / "reference"
+    reference.mkdir()
+    for name in ("work_plan.csv", "plan_line_updates.csv"):
+        shutil.copy(REFERENCE / name, reference / name)
+    generate_demo(raw, reference, first=FIRST, last=LAST)
+    config = root / "pmf.toml"
+    config.write_text(f'reference_dir = "{reference}"\n')
+    marts = root / "marts"
+    code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)])
+    return {"root": root, "raw": raw, "marts": marts, "config": config, "exit": code}
+
+
+def _query(marts: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def test_refresh_succeeds_and_publishes_every_output(demo, capsys):
+    assert demo["exit"] == 0
+    marts = demo["marts"]
+    assert (marts / "pmf.duckdb").is_file()
+    assert (marts / "board" / "HSCB-PMF-2018-19-Q4.xlsx").is_file()
+    assert (marts / "reports" / "validation-2018-19-Q4.md").is_file()
+    assert sorted(p.stem for p in (marts / "parquet").glob("*.parquet")) == sorted(
+        _query(marts, "select table_name from duckdb_tables()")["table_name"]
+    )
+    assert not list(marts.glob(".build-*")), "the build folder is cleaned up"
+
+
+def test_every_indicator_la_and_quarter_is_present(demo):
+    values = _query(demo["marts"], "select * from indicator_values")
+    assert len(values) == 13 * 4 * 4
+    assert values.groupby(["indicator_code", "la_code", "period"]).size().max() == 1
+    available = values[values["value"].notna()]
+    assert (available["ci_lower"] <= available["value"]).all() and (available["value"] <= available["ci_upper"]).all()
+    # LSCB19's 12-month window reaches before 2018-19 Q1 for the first three quarters only.
+    lscb19 = values[values["indicator_code"] == "LSCB19"].groupby("period")["history_incomplete"].all()
+    assert lscb19.to_dict() == {"2018-19 Q1": True, "2018-19 Q2": True, "2018-19 Q3": True, "2018-19 Q4": False}
+
+
+def test_files_reconcile_and_quarantine_holds_exactly_the_planted_rows(demo):
+    marts = demo["marts"]
+    quality = _query(marts, "select * from data_quality")
+    assert (quality["rows_received"] == quality["rows_staged"] + quality["rows_quarantined"]).all()
+    assert (quality["status"] == "accepted").all()
+    quarantine = _query(marts, "select period, file_name, row_number, column_name, rule from quarantine")
+    planted = pd.read_csv(demo["raw"] / "_demo" / "planted_errors.csv", dtype=str)
+    planted = planted[planted["outcome"] == "quarantine"]
+    expected = {(f"{p}/{f}", int(r), c, rule) for p, f, r, c, rule in planted[["period", "file_name", "row_number", "column_name", "rule"]].itertuples(index=False)}
+    got = {(f, int(r), c, rule) for f, r, c, rule in quarantine[["file_name", "row_number", "column_name", "rule"]].itertuples(index=False)}
+    assert got == expected
+    per_file = quarantine.groupby("file_name").size()
+    assert (quality.set_index("file_name")["rows_quarantined"].reindex(per_file.index) == per_file).all()
+
+
+def _raw_identifiers(raw: Path) -> set[str]:
+    """NHS numbers and agency person ids as sent, read with the contract's reader (tested in
+    test_intake) so that header variants and XLSX title rows are handled."""
+    ids: set[str] = set()
+    for source in discover(raw).files:
+        for chunk in FileReader(source).chunks():
+            for column in source.extract.columns:
+                if column.identifier in ("nhs_number", "person_id"):
+                    ids |= {v for v in chunk[column.name].dropna() if len(v) >= 4}
+    return ids
+
+
+def test_no_identifier_reaches_marts_parquet_workbook_reports_or_logs(demo):
+    ids = _raw_identifiers(demo["raw"])
+    assert len(ids) > 1000
+    marts = demo["marts"]
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        columns = con.execute("select table_name, column_name, data_type from duckdb_columns()").fetchall()
+        forbidden = {"nhs_number", "child_id", "person_id", "client_id", "victim_id", "dob"}
+        assert not [c for c in columns if c[1] in forbidden]
+        for table, column, data_type in columns:
+            if data_type == "VARCHAR":
+                values = {v for (v,) in con.execute(f'select distinct upper("{column}") from {table}').fetchall() if v}
+                assert not values & ids, f"{table}.{column} holds raw identifiers"
+            if column == "birth_month":
+                days = con.execute(f"select distinct day(birth_month) from {table} where birth_month is not null").fetchall()
+                assert days == [(1,)]
+    workbook = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q4.xlsx")
+    cells = {str(cell.value).upper() for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.value is not None}
+    assert not cells & ids
+    for text_file in [*marts.glob("reports/*.md"), *marts.glob("logs/*.log")]:
+        tokens = set(re.findall(r"[A-Z0-9]{4,}", text_file.read_text().upper()))
+        assert not tokens & ids, f"{text_file.name} holds raw identifiers"
+
+
+def _fingerprint(marts: Path) -> dict[str, str]:
+    files = [marts / "pmf.duckdb", *sorted((marts / "board").glob("*.xlsx")), *sorted((marts / "parquet").glob("*"))]
+    return {str(p.relative_to(marts)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_missing_required_column_exits_2_and_leaves_outputs_untouched(demo, tmp_path, capsys):
+    raw = tmp_path / "raw"
+    shutil.copytree(demo["raw"], raw)
+    target = raw / LAST.folder_id / "police_missing_reports.csv"
+    frame = pd.read_csv(target, dtype=str, keep_default_na=False)
+    risk = next(c for c in frame.columns if normalise_header(c) == "risk_grading")
+    frame.drop(columns=[risk]).to_csv(target, index=False)
+    before = _fingerprint(demo["marts"])
+    capsys.readouterr()
+    code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(demo["marts"]), "--config", str(demo["config"])])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{LAST.folder_id}/police_missing_reports.csv" in err and "risk_grading" in err
+    assert _fingerprint(demo["marts"]) == before
+    report = (demo["marts"] / "reports" / f"validation-{LAST.folder_id}.md").read_text()
+    assert "police_missing_reports.csv | missing required column" in report
+
+
+def test_unknown_period_is_a_clear_error(demo, capsys):
+    code = main(["refresh", "--raw-dir", str(demo["raw"]), "--marts-dir", str(demo["marts"]), "--period", "2030-31 Q1", "--config", str(demo["config"])])
+    assert code == 2
+    assert "no folder 2030-31-Q1" in capsys.readouterr().err

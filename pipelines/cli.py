@@ -24,8 +24,10 @@ def prefect_environment(home: Path) -> None:
     Without a server Prefect starts a temporary local API; these settings keep it from phoning
     home and give its SQLite database time to start without "database is locked" noise.
     """
+    home = Path(os.environ.get("PREFECT_HOME", home)).resolve()
+    home.mkdir(parents=True, exist_ok=True)
     defaults = {
-        "PREFECT_HOME": str(home.resolve()),
+        "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
@@ -91,13 +93,9 @@ def _refresh(args: argparse.Namespace) -> int:
     logging.basicConfig(filename=log_path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     prefect_environment(marts_dir.parent / ".prefect")
 
-    def progress(message: str) -> None:
-        print(message, flush=True)
-        logging.getLogger("pmf").info(message)
-
     from pipelines.config import load_settings
     from pipelines.publish import RefreshAlreadyRunning
-    from pipelines.refresh import InputRejected
+    from pipelines.refresh import InputRejected, progress
 
     try:
         settings = load_settings(args.config, board_la_code=args.board_la)
@@ -107,7 +105,7 @@ def _refresh(args: argparse.Namespace) -> int:
         from pipelines.flows import quarterly_refresh
 
         summary = quarterly_refresh(
-            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, progress=progress
+            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period
         )
     except InputRejected as rejection:
         print(f"pmf refresh: input rejected\n{rejection}", file=sys.stderr)

@@ -78,10 +78,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
 
 from pipelines.contract import Column, Extract, get_extract, load_contract
 from pipelines.periods import Quarter, quarter_range
@@ -97,7 +97,7 @@ TEES_LAS = (
 TEES_TRUSTS = {"E06000001": "NTHFT", "E06000004": "NTHFT", "E06000002": "STHFT", "E06000003": "STHFT"}
 TRUST_NAMES = {"NTHFT": "North Tees and Hartlepool NHS FT", "STHFT": "South Tees Hospitals NHS FT"}
 # Rates per 10,000 children aged 0-17 per quarter, at Hartlepool's level (see the table above).
-RATES = {"cp": 22.0, "cla": 17.0, "eh": 73.0, "vemt": 17.0, "missing": 80.0, "da": 400.0,
+RATES = {"cp": 22.0, "cla": 19.0, "eh": 73.0, "vemt": 17.0, "missing": 84.0, "da": 400.0,
          "ae": 240.0, "treatment": 44.0}
 LATE_SHARE = 0.02
 PLANT_SHARE, MAX_PLANT_SHARE = 0.01, 0.02
@@ -179,7 +179,8 @@ def _mixture(rng: np.random.Generator, n: int, parts: list[tuple[float, int, int
 
 def _clock(rng: np.random.Generator, n: int) -> np.ndarray:
     """Seconds into the day, busier in the afternoon and evening."""
-    hours = rng.choice(24, size=n, p=np.r_[[1.0] * 7, [2.0] * 8, [3.5] * 6, [2.0] * 3] / 51.0)
+    weights = np.r_[[1.0] * 7, [2.0] * 8, [3.5] * 6, [2.0] * 3]
+    hours = rng.choice(24, size=n, p=weights / weights.sum())
     return hours * 3600 + rng.integers(0, 3600, size=n)
 
 
@@ -441,7 +442,7 @@ def _sim_cp_plans(w: World) -> pd.DataFrame:
         dob, weight = w.kids.dob[span], np.exp(1.3 * w.kids.z[span])
         for k in range(-12, w.n_quarters):
             lo, hi = w.days(k)
-            neg_mult = _lerp(1.0, 0.7, w.trend(k)) if la.index == 0 else 1.0
+            neg_mult = _lerp(1.0, 0.65, w.trend(k)) if la.index == 0 else 1.0
             n_neg = _count(rng, RATES["cp"] * 0.8, la, neg_mult)
             who, day = _draw(rng, dob, weight, n_neg + _count(rng, RATES["cp"] * 0.2, la), lo, hi, (0, 17))
             unborn = np.flatnonzero(rng.random(len(who)) < 0.04)
@@ -459,7 +460,7 @@ def _sim_cp_plans(w: World) -> pd.DataFrame:
     end = p["day"] + _mixture(rng, n, [(0.15, 30, 90), (0.6, 91, 365), (0.25, 366, 900)])
     end = np.minimum(end, np.maximum(p["day"], w.kids.dob[p["who"]] + 6574))
     changed = rng.random(n) < 0.12
-    latest = np.where(changed, _pick(rng, {"NEG": 40, "MUL": 30, "EMO": 20, "PHY": 10}, n), p["initial"])
+    latest = np.where(changed, _pick(rng, {"NEG": 45, "MUL": 30, "EMO": 15, "PHY": 10}, n), p["initial"])
     cols = _person_cols(w.kids, p["who"], rng, 0.85, "child_id", "la")
     cols |= {"plan_start_date": _dates(p["day"]), "plan_end_date": _dates(end),
              "initial_category": p["initial"], "latest_category": latest}
@@ -481,7 +482,7 @@ def _sim_cla_episodes(w: World, cp: pd.DataFrame) -> pd.DataFrame:
             lo, hi = w.days(k)
             who, day = _draw(rng, dob, weight, _count(rng, RATES["cla"], la), lo, hi, (0, 17))
             reason = _pick(rng, {"S": 62, "P": 22, "L": 9, "T": 3, "B": 2, "U": 2}, len(who))
-            need = _pick(rng, {"N1": 70, "N2": 3, "N3": 2, "N4": 11, "N5": 4, "N6": 2, "N7": 1, "N8": 7},
+            need = _pick(rng, {"N1": 67, "N2": 3, "N3": 2, "N4": 12, "N5": 4, "N6": 2, "N7": 2, "N8": 8},
                          len(who))
             # Half of new N1 care periods follow a neglect plan open in the year before.
             recent = plan_who[(plan_start <= hi) & (plan_end >= lo - 365)]
@@ -550,16 +551,20 @@ def _sim_missing(w: World, cla: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     care_who, care_start, care_end = _care_spells(cla)
     for la in w.las:
         rng, span = w.rng("missing", la.code), w.kids.span(la)
-        dob, base = w.kids.dob[span], np.exp(2.1 * w.kids.z[span])
+        dob, z = w.kids.dob[span], w.kids.z[span]
         for k in range(w.n_quarters):
             lo, hi = w.days(k)
             in_care = care_who[(care_start <= (lo + hi) // 2) & (care_end >= (lo + hi) // 2)]
-            boost = np.ones(len(dob))
-            boost[in_care[(in_care >= span.start) & (in_care < span.stop)] - span.start] = 8.0
-            who, day = _draw(rng, dob, base * boost, _count(rng, RATES["missing"], la), lo, hi, (0, 17),
-                             _missing_age_weight)
+            care = np.zeros(len(dob), dtype=bool)
+            care[in_care[(in_care >= span.start) & (in_care < span.stop)] - span.start] = True
+            # A fifth of reports are one-offs across all children; the rest come from the few
+            # children (high risk, or in care) who go missing again and again.
+            ages = _missing_age_weight((lo + (hi - lo) // 2 - dob) / 365.25)
+            general, repeat = ages * np.exp(0.5 * z), ages * ((z > 2.4) | (care & (z > 0.8))) * np.exp(z)
+            weight = 0.12 * general / general.sum() + 0.88 * repeat / repeat.sum()
+            who, day = _draw(rng, dob, weight, _count(rng, RATES["missing"], la), lo, hi, (0, 17))
             within = _lerp(0.55, 0.85, w.trend(k)) if la.index == 0 else 0.7
-            parts.append({"who": who + span.start, "day": day, "care": boost[who] > 1,
+            parts.append({"who": who + span.start, "day": day, "care": care[who],
                           "within": np.full(len(who), within), "la": np.full(len(who), la.code, dtype=object)})
     p = _concat(parts)
     rng, n = w.rng("missing finish"), len(p["who"])
@@ -621,7 +626,7 @@ def _sim_vemt(w: World, police_missing: pd.DataFrame) -> pd.DataFrame:
     p = _concat(parts)
     rng, n = w.rng("vemt finish"), len(p["who"])
     score = w.kids.z[p["who"]] + rng.normal(0, 0.7, n)
-    level = np.select([score > 1.7, score > 1.0, score > 0.2], ["HIGH", "MEDIUM", "LOW"], "NONE").astype(object)
+    level = np.select([score > 3.2, score > 2.25, score > 1.0], ["HIGH", "MEDIUM", "LOW"], "NONE").astype(object)
     risky = np.isin(level, ["MEDIUM", "HIGH"])
 
     def yes(p_yes: np.ndarray) -> np.ndarray:
@@ -658,9 +663,9 @@ def _sim_domestic_abuse(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     p = _concat(parts)
     rng, n = w.rng("da finish"), len(p["who"])
     score = adults.z[p["who"]] + rng.normal(0, 0.8, n)
-    dash = np.select([score > 1.75, score > 0.55], ["HIGH", "MEDIUM"], "STANDARD").astype(object)
+    dash = np.select([score > 2.8, score > 1.6], ["HIGH", "MEDIUM"], "STANDARD").astype(object)
     marac = rng.random(n) < np.select([dash == "HIGH", dash == "MEDIUM"], [0.85, 0.04], 0.005)
-    crime = rng.random(n) < np.where(dash == "HIGH", 0.78, 0.6)
+    crime = rng.random(n) < np.where(dash == "HIGH", 0.8, 0.64)
     incidents = _finish({"reported_at": _seconds(p["day"], _clock(rng, n)),
                          "victim_id": _ids("CP", adults.police_no[p["who"]], 8), "dash_risk": dash,
                          "marac_referral": np.where(marac, "Y", "N").astype(object),
@@ -728,17 +733,24 @@ def _sim_treatment(w: World) -> pd.DataFrame:
     for la in w.las:
         rng, span = w.rng("treatment", la.code), adults.span(la)
         dob, weight = adults.dob[span], np.exp(1.0 * adults.z[span])
+        is_female = adults.sex[span] == "F"
         for k in range(-8, w.n_quarters):
             lo, hi = w.days(k)
-            who, day = _draw(rng, dob, weight, _count(rng, RATES["treatment"], la), lo, hi, (18, 64))
-            parts.append({"who": who + span.start, "day": day, "la": np.full(len(who), la.code, dtype=object)})
+            n = _count(rng, RATES["treatment"], la)
+            who, day = _draw(rng, dob, weight, n, lo, hi, (18, 64))
+            # Perinatal referrals: mothers who are pregnant or have a baby under 18 months.
+            baby_age = ((lo + hi) // 2 - adults.youngest[span]) / 365.25
+            mothers = is_female & (baby_age > -0.6) & (baby_age < 1.5)
+            mums, mum_day = _draw(rng, dob, weight * mothers, rng.binomial(n, 0.08), lo, hi, (18, 50))
+            parts.append({"who": np.r_[who, mums] + span.start, "day": np.r_[day, mum_day],
+                          "perinatal": np.r_[np.zeros(len(who), bool), np.ones(len(mums), bool)],
+                          "la": np.full(len(who) + len(mums), la.code, dtype=object)})
     p = _concat(parts)
     rng, n = w.rng("treatment finish"), len(p["who"])
     youngest_age = (p["day"] - np.nan_to_num(adults.youngest[p["who"]], nan=-1e9)) / 365.25
-    with_kids = (youngest_age >= 0) & (youngest_age < 18)
-    service = _pick(rng, {"SUBSTANCE_MISUSE": 50, "ADULT_MENTAL_HEALTH": 42, "PERINATAL_MENTAL_HEALTH": 8}, n)
-    perinatal_ok = (youngest_age >= 0) & (youngest_age < 1.5) & (adults.sex[p["who"]] == "F")
-    service[(service == "PERINATAL_MENTAL_HEALTH") & ~perinatal_ok] = "ADULT_MENTAL_HEALTH"
+    with_kids = ((youngest_age >= 0) & (youngest_age < 18)) | p["perinatal"]
+    service = _pick(rng, {"SUBSTANCE_MISUSE": 54, "ADULT_MENTAL_HEALTH": 46}, n)
+    service[p["perinatal"]] = "PERINATAL_MENTAL_HEALTH"
     lives = rng.random(n) < np.where(with_kids, 0.9, 0.03)
     misuse = service == "SUBSTANCE_MISUSE"
     quick = rng.random(n) < np.where(misuse, 0.8, 0.65)
@@ -777,12 +789,11 @@ def _schedule(w: World, name: str, frame: pd.DataFrame) -> pd.DataFrame:
     extract = get_extract(name)
     anchor = w.qidx(frame[_ANCHORS.get(name, extract.event_date or "")].to_numpy())
     late = (w.rng("late", name).random(len(frame)) < LATE_SHARE) & (anchor >= 0) & (anchor < w.n_quarters - 1)
-    first = np.maximum(anchor, 0) + late
-    last = first.copy()
+    first, last = np.maximum(anchor, 0) + late, anchor + late
     for column, _ in REVEALS.get(name, []):
         values = frame[column].to_numpy()
         last = np.maximum(last, np.where(np.isnat(values), last, np.minimum(w.qidx(values), w.n_quarters - 1)))
-    frame = frame.assign(_first=first, _last=last)
+    frame = frame.assign(_first=first, _last=np.maximum(last, np.where(last >= 0, first, last)))
     return frame[(frame["_last"] >= 0) & (frame["_first"] < w.n_quarters)].reset_index(drop=True)
 
 
@@ -811,6 +822,31 @@ class _File:
     overrides: dict[tuple[int, str], str | None] = field(default_factory=dict)
     planted: list[tuple[int, str, RowRule, str]] = field(default_factory=list)
     protected: set[int] = field(default_factory=set)  # rows another file's planted error relies on
+    inserts: list[tuple[int, dict[str, object]]] = field(default_factory=list)  # (after row, copy)
+
+    def row(self, i: int) -> dict[str, object]:
+        return {column: values[i] for column, values in self.cols.items()}
+
+    def apply_inserts(self) -> None:
+        """Insert the duplicate rows; renumber planted errors and overrides to match."""
+        if not self.inserts:
+            return
+        after = sorted(self.inserts, key=lambda item: item[0])
+        order, new_index, position = [], {}, 0
+        for r in range(self.n):
+            new_index[r] = len(order)
+            order.append(r)
+            while position < len(after) and after[position][0] == r:
+                self.planted.append((len(order), self.extract.key[0], RowRule.DUPLICATE_KEY, "quarantine"))
+                order.append(self.n + position)
+                position += 1
+        planted = [(new_index[i], *rest) for i, *rest in self.planted if rest[1] is not RowRule.DUPLICATE_KEY]
+        self.planted = sorted(planted + [p for p in self.planted if p[2] is RowRule.DUPLICATE_KEY])
+        self.overrides = {(new_index[i], c): v for (i, c), v in self.overrides.items()}
+        for column, values in self.cols.items():
+            extra = np.array([copy[column] for _, copy in after], dtype=values.dtype)
+            self.cols[column] = np.concatenate([values, extra])[order]
+        self.n, self.inserts = len(order), []
 
     def present(self, i: int, column: str) -> bool:
         value = self.cols[column][i]
@@ -840,8 +876,7 @@ def _dependents(extract: Extract, column: str) -> list[str]:
     return out
 
 
-def _plant(f: _File, i: int, rule: RowRule, q: Quarter, rng: np.random.Generator, clean: np.ndarray
-           ) -> tuple[str, str] | None:
+def _plant(f: _File, i: int, rule: RowRule, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
     """Give row i exactly one defect of kind ``rule``; return (column, outcome) or None if n/a."""
     ext, year, quarantine = f.extract, q.start_date.year, "quarantine"
     choose = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
@@ -865,15 +900,6 @@ def _plant(f: _File, i: int, rule: RowRule, q: Quarter, rng: np.random.Generator
         column = choose(options)
         f.overrides[i, column] = choose(MISSING_TOKENS)
         return column, quarantine
-    if rule is RowRule.DUPLICATE_KEY:
-        earlier = clean[clean < i]
-        if not len(earlier):
-            return None
-        source = int(earlier[int(rng.integers(len(earlier)))])
-        copied = list(f.cols) if rng.random() < 0.5 or ext.parent else list(ext.key)
-        for column in copied:
-            f.cols[column][i] = f.cols[column][source]
-        return ext.key[0], quarantine
     if rule is RowRule.DOB_AFTER_EVENT and ext.dob_column:
         compared = "_event" if ext.parent else ext.date_compared_with_dob
         base = f.cols[compared][i].astype("datetime64[D]")
@@ -914,6 +940,17 @@ def _plant(f: _File, i: int, rule: RowRule, q: Quarter, rng: np.random.Generator
     return None
 
 
+def _rules_for(extract: Extract) -> list[RowRule]:
+    """The row rules a planted error can break in this extract, in the contract's order."""
+    applies = {RowRule.IMPOSSIBLE_DATE: extract.name in _IMPOSSIBLE_DATE_COLUMNS,
+               RowRule.INVALID_NHS_NUMBER: "nhs_number" in extract.column_names,
+               RowRule.END_BEFORE_START: any(c.not_before for c in extract.columns),
+               RowRule.DOB_AFTER_EVENT: extract.dob_column is not None,
+               RowRule.EVENT_AFTER_PERIOD: extract.event_date is not None,
+               RowRule.ORPHAN: extract.parent is not None}
+    return [rule for rule in RowRule if applies.get(rule, True)]
+
+
 def _plantable_rows(f: _File) -> np.ndarray:
     """Rows that may carry (or be the source of) a planted error."""
     ok = np.ones(f.n, dtype=bool)
@@ -931,34 +968,49 @@ class _Planter:
 
     def plant_file(self, f: _File, q: Quarter) -> None:
         rng = _rng(self.seed, "plant", q.folder_id, f.extract.name, f.label)
-        target = min(int(f.n * MAX_PLANT_SHARE), int(rng.binomial(f.n, PLANT_SHARE))) - len(f.planted)
+        target = min(int(f.n * MAX_PLANT_SHARE), int(rng.binomial(f.n, PLANT_SHARE))) - len(f.inserts)
         rows = _plantable_rows(f)
         if target <= 0 or len(rows) < 2 * target:
+            f.apply_inserts()
             return
         chosen = np.sort(rng.choice(rows, size=target, replace=False))
         clean = np.setdiff1d(rows, chosen)
-        rules = list(RowRule)
+        rules = _rules_for(f.extract)
         for i in chosen.tolist():
             for attempt in range(len(rules)):
                 rule = rules[(self.position[f.extract.name] + attempt) % len(rules)]
-                planted = _plant(f, i, rule, q, rng, clean)
+                if rule is RowRule.DUPLICATE_KEY:  # row i stays as it is; a copy follows it
+                    f.inserts.append((i, self._copy(f, i, clean, rng)))
+                    break
+                planted = _plant(f, i, rule, q, rng)
                 if planted:
                     f.planted.append((i, planted[0], rule, planted[1]))
                     break
             self.position[f.extract.name] += 1
+        f.apply_inserts()
+
+    @staticmethod
+    def _copy(f: _File, i: int, clean: np.ndarray, rng: np.random.Generator) -> dict[str, object]:
+        """Row i sent twice, or (half the time) another record given row i's key by mistake."""
+        copy = f.row(i)
+        if not f.extract.parent and len(clean) and rng.random() < 0.5:
+            copy = f.row(int(clean[int(rng.integers(len(clean)))])) | {k: copy[k] for k in f.extract.key}
+        return copy
 
     def cross_file_duplicate(self, earlier: _File, later: _File, q: Quarter) -> bool:
-        """Copy a clean key of the earlier file into a clean row of the later one."""
-        if int(later.n * MAX_PLANT_SHARE) <= len(later.planted):
+        """Send a clean record of the earlier file again in the later one (e.g. by both LAs)."""
+        if int(later.n * MAX_PLANT_SHARE) < 1:
             return False
         rng = _rng(self.seed, "cross", q.folder_id, later.extract.name)
         src, dst = _plantable_rows(earlier), _plantable_rows(later)
         if not len(src) or not len(dst):
             return False
         i, j = int(src[int(rng.integers(len(src)))]), int(dst[int(rng.integers(len(dst)))])
-        for column in later.extract.key:
-            later.cols[column][j] = earlier.cols[column][i]
-        later.planted.append((j, later.extract.key[0], RowRule.DUPLICATE_KEY, "quarantine"))
+        copy = earlier.row(i)
+        if later.extract.source == "la":
+            copy["la_code"] = later.cols["la_code"][j]
+        later.inserts.append((j, copy))
+        later.protected.add(j)
         earlier.protected.add(i)
         return True
 
@@ -1100,31 +1152,57 @@ def _write_csv(path: Path, header: list[str], cells: list[np.ndarray], style: _S
     frame.to_csv(path, index=False, encoding=style.encoding, lineterminator=style.newline)
 
 
-def _write_xlsx(path: Path, header: list[str], cells: list[np.ndarray], style: _Style, title: str,
-                period: Quarter) -> None:
-    workbook = Workbook(write_only=True)
-    workbook.properties.creator = "pmf demo"
-    sheet = workbook.create_sheet("Extract")
-    if style.layout == "titled":
-        for row in ([title], [f"Period: {period.label}"], []):
-            sheet.append(row)
-    elif style.layout == "blank_rows":
-        sheet.append([])
-        sheet.append([])
-    sheet.append(header)
-    for row in zip(*[c.tolist() for c in cells]):
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    fixed = datetime.combine(period.end_date, datetime.min.time()).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + fixed, data)
-            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, data)
+_MAIN = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_PKG, _REL = "http://schemas.openxmlformats.org/package/2006", "http://schemas.openxmlformats.org/officeDocument/2006"
+_XLSX_PARTS = {  # the smallest package Excel, LibreOffice, openpyxl and calamine all open
+    "[Content_Types].xml": f'<Types xmlns="{_PKG}/content-types"><Default Extension="rels" ContentType="'
+    'application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"'
+    '/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+    'sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.'
+    'openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
+    "_rels/.rels": f'<Relationships xmlns="{_PKG}/relationships"><Relationship Id="rId1" '
+    f'Type="{_REL}/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": f'<workbook {_MAIN} xmlns:r="{_REL}/relationships"><sheets><sheet name="Extract" sheetId="1" '
+    'r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_PKG}/relationships"><Relationship Id="rId1" Type="'
+    f'{_REL}/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{_REL}/'
+    'relationships/styles" Target="styles.xml"/></Relationships>',
+    "xl/styles.xml": f'<styleSheet {_MAIN}><numFmts count="2"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/>'
+    '<numFmt numFmtId="165" formatCode="dd/mm/yyyy hh:mm"/></numFmts><fonts count="1"><font><sz val="11"/><name '
+    'val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill '
+    'patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/>'
+    '</border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="164" fontId="0"'
+    ' fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="165" fontId="0" fillId="0" borderId="0"'
+    ' xfId="0" applyNumberFormat="1"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" '
+    'builtinId="0"/></cellStyles></styleSheet>',
+}
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def _xlsx_cell(ref: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):  # a real Excel date-time: serial days, style 2
+        delta = value - _EXCEL_EPOCH
+        return f'<c r="{ref}" s="2"><v>{delta.days + delta.seconds / 86400!r}</v></c>'
+    if isinstance(value, date):
+        return f'<c r="{ref}" s="1"><v>{(value - _EXCEL_EPOCH.date()).days}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+
+
+def _write_xlsx(path: Path, rows: list[tuple[int, list[object]]]) -> None:
+    """A one-sheet workbook from (sheet row number, cells); written directly, so it is fast and
+    byte-for-byte reproducible (fixed zip timestamps, no document properties)."""
+    letters = [chr(65 + i) if i < 26 else "A" + chr(65 + i - 26) for i in range(52)]
+    body = "".join(f'<row r="{r}">' + "".join(_xlsx_cell(f"{letters[j]}{r}", v) for j, v in enumerate(cells))
+                   + "</row>" for r, cells in rows)
+    sheet = f"<worksheet {_MAIN}><sheetData>{body}</sheetData></worksheet>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, xml in [*_XLSX_PARTS.items(), ("xl/worksheets/sheet1.xml", sheet)]:
+            data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml).encode()
+            archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_TIME), data, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _header_row(style: _Style) -> int:
@@ -1216,10 +1294,21 @@ def _files_for(w: World, name: str, rows: pd.DataFrame, k: int) -> list[tuple[st
     """The period's files of one extract, in name order: (file name, content, style)."""
     extract, files = get_extract(name), []
     for label, part in rows.groupby("_la", sort=True):
-        f = _File(extract, str(label), {c: part[c].to_numpy().copy() for c in part.columns}, len(part))
+        f = _File(extract, str(label), {c: _as_array(part[c]) for c in part.columns}, len(part))
         style = _style_for(w, extract, str(label), k)
         files.append((f"{_file_label(name, str(label))}.{'xlsx' if style.is_xlsx else 'csv'}", f, style))
     return sorted(files, key=lambda item: item[0])
+
+
+def _as_array(series: pd.Series) -> np.ndarray:
+    """A writable numpy copy: datetimes as datetime64[s], text with None for missing."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.to_numpy().astype("datetime64[s]")
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy().copy()
+    values = series.to_numpy(dtype=object).copy()
+    values[pd.isna(values)] = None
+    return values
 
 
 def _write_file(w: World, path: Path, f: _File, style: _Style, k: int) -> int:
@@ -1227,7 +1316,98 @@ def _write_file(w: World, path: Path, f: _File, style: _Style, k: int) -> int:
     header, cells = _render(f, style, w.rng("render", k, f.extract.name, f.label))
     if style.is_xlsx:
         sender = {la.code: la.name for la in w.las}.get(f.label) or TRUST_NAMES.get(f.label, "Tees health services")
-        _write_xlsx(path, header, cells, style, f"{sender} – {f.extract.title}", w.quarter(k))
+        at = _header_row(style)
+        titles = [(1, [f"{sender} – {f.extract.title}"]), (2, [f"Period: {w.quarter(k).label}"])]
+        rows = (titles if style.layout == "titled" else []) + [(at, header)]
+        _write_xlsx(path, rows + [(at + 1 + i, list(r)) for i, r in enumerate(zip(*[c.tolist() for c in cells]))])
     else:
         _write_csv(path, header, cells, style)
     return _header_row(style)
+
+
+# --------------------------------------------------------------------------- benchmark files
+
+_BENCH_PREFIX = {"la_early_help_assessments": "EHA", "la_cp_plans": "CPP", "la_cla_episodes": "CLA",
+                 "la_missing_episodes": "MEP", "la_vemt_screenings": "VS", "police_da_incidents": "DA",
+                 "police_missing_reports": "MR", "health_ae_attendances": "AE", "health_treatment_episodes": "TE"}
+_BENCH_TEXT = {"factors": ["3A;16A", "19B", "1B;2B", "21"], "reason_episode_ceased": ["E13", "E4A", "X1", "E8"]}
+
+
+def write_extract_rows(extract_name: str, n_rows: int, path: Path, *, quarter: Quarter, seed: int = 0,
+                       chunk_rows: int = 200_000) -> None:
+    """Write one large valid CSV of ``n_rows`` rows of an extract for ``quarter`` (benchmarks).
+
+    Rows are independent synthetic records (no people pool, no messiness): UTF-8, contract
+    header, ISO dates, every row valid. Memory is bounded by ``chunk_rows``. Keys depend only on
+    the row number, so files stay consistent: ``police_da_children`` row i belongs to incident
+    i // 2 of a ``police_da_incidents`` file written for the same quarter with at least
+    ceil(n_rows / 2) rows.
+    """
+    extract, path = get_extract(extract_name), Path(path)
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"write_extract_rows writes CSV only; got {path.name!r}")
+    if n_rows < 0 or chunk_rows < 1:
+        raise ValueError("n_rows must be >= 0 and chunk_rows >= 1")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for number, start in enumerate(range(0, max(n_rows, 1), chunk_rows)):
+            index = np.arange(start, min(start + chunk_rows, n_rows))
+            chunk = _bench_chunk(extract, index, quarter, _rng(seed, "bench", extract_name, number))
+            chunk.to_csv(handle, index=False, header=start == 0, lineterminator="\n")
+
+
+def _bench_chunk(extract: Extract, index: np.ndarray, q: Quarter, rng: np.random.Generator) -> pd.DataFrame:
+    n, lo, hi = len(index), _day(q.start_date) * _DAY, (_day(q.end_date) + 1) * _DAY - 1
+    parent = index // 2 if extract.parent else index
+    # An incident's time depends only on its number, so its child rows can be dated without it.
+    golden = (parent * 0.6180339887498949) % 1.0
+    root = lo + (golden * (hi - lo - _DAY)).astype(np.int64)
+    if extract.name != "police_da_incidents" and not extract.parent:
+        root = rng.integers(lo, hi - _DAY, n)
+    times: dict[str, np.ndarray] = {}  # seconds; -1 = blank
+    for c in extract.columns:
+        if c.type in ("date", "datetime") and c.identifier != "dob":
+            value = root if c.not_before is None else np.where(
+                times[c.not_before] < 0, -1, times[c.not_before] + (rng.random(n) * (hi - times[c.not_before])))
+            value = np.asarray(value, dtype=np.int64)
+            if not c.required:
+                value = np.where(rng.random(n) < 0.3, -1, value)
+            times[c.name] = value // _DAY * _DAY if c.type == "date" else value
+    out: dict[str, np.ndarray] = {}
+    for c in extract.columns:
+        if c.name in times or c.identifier == "dob":
+            if c.identifier == "dob":
+                compared = times.get(extract.date_compared_with_dob or "", root) // _DAY
+                oldest = 25 if extract.name == "health_ae_attendances" else 18
+                value = (compared - rng.integers(0, oldest * 365 - 1, n)) * _DAY
+            else:
+                value = times[c.name]
+            text = np.datetime_as_string(value.astype("datetime64[s]"), unit="D" if c.type == "date" else "m")
+            out[c.name] = np.where(value < 0, "", np.strings.replace(text, "T", " "))
+        elif c.type == "code":
+            out[c.name] = np.array(c.codes)[rng.integers(0, len(c.codes), n)]
+            if c.required_when:
+                out[c.name] = np.where(times[c.required_when] < 0, "", out[c.name])
+            elif not c.required:
+                out[c.name] = np.where(rng.random(n) < 0.2, "", out[c.name])
+        elif c.type == "la_code":
+            out[c.name] = np.array([code for code, _, _ in TEES_LAS])[rng.integers(0, 4, n)]
+        elif c.identifier == "nhs_number":
+            prefix = rng.integers(900_000_000, 999_999_990, n)
+            check = nhs_check_digit(prefix)
+            while (check == 10).any():
+                prefix = np.where(check == 10, prefix + 1, prefix)
+                check = nhs_check_digit(prefix)
+            value = (prefix * 10 + check).astype(str)
+            out[c.name] = value if c.required else np.where(rng.random(n) < 0.2, "", value)
+        elif c.name == extract.key[0] and not extract.parent:
+            out[c.name] = np.strings.add(_BENCH_PREFIX[extract.name], np.char.zfill(index.astype(str), 10))
+        elif extract.parent and c.name == extract.parent.on:
+            out[c.name] = np.strings.add("DA", np.char.zfill(parent.astype(str), 10))
+        elif c.identifier == "person_id":
+            prefix = {"child_id": "", "client_id": "C"}.get(c.name, "CP")
+            number = index if c.name in extract.key else rng.integers(0, 10**7, n)
+            out[c.name] = np.strings.add(prefix, np.char.zfill(number.astype(str), 10 if prefix == "CP" else 7))
+        else:
+            out[c.name] = np.array(_BENCH_TEXT[c.name])[rng.integers(0, 4, n)]
+            out[c.name] = np.where(rng.random(n) < 0.3, "", out[c.name])
+    return pd.DataFrame(out)

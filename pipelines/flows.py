@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from pipelines import refresh, workbook
 from pipelines.config import Settings
 from pipelines.publish import discard, refresh_lock, start_build, swap_in
-from pipelines.refresh import Progress, RefreshSummary
+from pipelines.refresh import RefreshSummary
 
 _task = task(cache_policy=NO_CACHE, persist_result=False, retries=0)
 
@@ -37,16 +37,17 @@ def quarterly_refresh(
     marts_dir: Path,
     settings: Settings,
     period: str | None = None,
-    progress: Progress = print,
 ) -> RefreshSummary:
     """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
+    progress = refresh.progress
     with refresh_lock(marts_dir):
         build = start_build(marts_dir)
+        summary = RefreshSummary(run_id=build.run_id, period="")
         try:
             con = refresh.open_build_connection(build)
             result = intake_task(con, raw_dir, settings, progress)
             chosen = refresh.choose_period(period, result.periods)
-            summary = RefreshSummary(run_id=build.run_id, period=chosen.label)
+            summary.period = chosen.label
             refresh.summarise(result, summary)
             if result.rejected:
                 con.close()

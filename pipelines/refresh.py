@@ -27,6 +27,12 @@ log = logging.getLogger("pmf")
 Progress = Callable[[str], None]
 
 
+def progress(message: str) -> None:
+    """Progress a person can follow: printed, and kept in the run's log."""
+    print(message, flush=True)
+    log.info(message)
+
+
 class InputRejected(Exception):
     """Input files were rejected: nothing is published (exit status 2)."""
 

@@ -175,9 +175,6 @@ KEY_COLUMNS = {
     "health_treatment_episodes": "episode_id",
 }
 
-NOT_EVENT_DATES = {"dob"}
-
-
 class Counts(NamedTuple):
     numerator: int | None
     denominator: int | None
@@ -252,10 +249,9 @@ class Dataset:
 
     def _default_folder(self, extract: str, row: dict[str, str | None]) -> str:
         dates = [
-            date.fromisoformat(value[:10])
-            for name, value in row.items()
-            if value and name not in NOT_EVENT_DATES and (name.endswith("_date") or name.endswith("_at")
-                                                          or name in ("missing_start", "missing_end"))
+            date.fromisoformat(row[column.name][:10])
+            for column in load_contract()[extract].columns
+            if column.type in ("date", "datetime") and column.name != "dob" and row[column.name]
         ]
         if not dates and extract == "police_da_children":
             incident = next(

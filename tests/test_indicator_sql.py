@@ -243,8 +243,8 @@ def test_lscb21_latest_screening_in_the_quarter_while_aged_0_17():
     # C2, C3: two screenings on one day; the greater screening_id is the latest.
     screening("C2", "2018-05-01", "MEDIUM", screening_id="S10")
     screening("C2", "2018-05-01", "LOW", screening_id="S09")
-    screening("C3", "2018-05-01", "HIGH", screening_id="S21")
-    screening("C3", "2018-05-01", "NONE", screening_id="S22")
+    screening("C3", "2018-05-01", "NONE", screening_id="S21")
+    screening("C3", "2018-05-01", "HIGH", screening_id="S22")
     # C4: LOW at 17, then HIGH the next day at 18: only the screening at 17 counts.
     screening("C4", "2018-04-30", "LOW", dob="2000-05-01")
     screening("C4", "2018-05-01", "HIGH", dob="2000-05-01")
@@ -255,7 +255,7 @@ def test_lscb21_latest_screening_in_the_quarter_while_aged_0_17():
     screening("C6", "2018-07-01", "HIGH")
     con = data.build()
     assert_counts(con, "LSCB21", {
-        (HPL, Q1): (2, 5),  # C1 HIGH, C2 MEDIUM; C3 NONE, C4 LOW, C6 NONE
+        (HPL, Q1): (3, 5),  # C1 HIGH, C2 MEDIUM, C3 HIGH; C4 LOW, C6 NONE
         (HPL, Q2): (1, 1),  # C6 HIGH
         (RCL, Q1): (0, 0),
         (RCL, Q2): (0, 0),
@@ -435,28 +435,39 @@ def test_cla_neglect_n1_episodes_linked_to_neglect_in_the_365_days_before():
         data.add("la_early_help_assessments", child_id=child_id, assessment_start_date="2018-01-01",
                  assessment_completed_date=completed, neglect_identified=neglect, **columns)
 
-    # Episode start 2019-02-15 unless stated; 365 days before it is 2018-02-15.
-    episode("C1"), plan("C1", "2018-01-01", end="2018-02-15")  # plan ended exactly 365 days before: yes
-    episode("C2"), plan("C2", "2018-01-01", end="2018-02-14")  # ended 366 days before: no
-    episode("C3"), plan("C3", "2018-06-01", initial="PHY", latest="NEG")  # latest category NEG: yes
-    episode("C4"), plan("C4", "2019-02-15")  # plan starts the same day: yes
-    episode("C5"), plan("C5", "2019-02-16")  # plan starts the day after: no
-    episode("C6"), assessment("C6", "2018-02-15")  # assessment exactly 365 days before: yes
-    episode("C7"), assessment("C7", "2018-02-14")  # 366 days before: no
-    episode("C8"), assessment("C8", "2019-02-15")  # the same day: yes
-    episode("C9"), assessment("C9", "2018-06-01", neglect="N")  # no neglect identified: no
-    episode("C10"), plan("C10", "2018-06-01", la_code=MBRO)  # plan in another LA: no
-    episode("C11", reason_new_episode="L"), plan("C11", "2018-06-01")  # not a new period of care: no
-    episode("C12", category_of_need="N2"), plan("C12", "2018-06-01")  # not N1: no
-    episode("C13", dob="2001-02-15"), plan("C13", "2018-06-01")  # 18 at the episode start: no
-    episode("C14"), plan("C14", "2018-06-01", initial="PHY")  # not a neglect plan: no
-    # Two qualifying episodes, on Q4's first and last days: one child.
-    episode("C15", start="2019-01-01"), episode("C15", start="2019-03-31"), plan("C15", "2018-12-01")
-    episode("C16", start="2018-12-31"), assessment("C16", "2018-12-01")  # Q3 last day: Q3
-    episode("C17"), assessment("C17", None)  # assessment still in progress: no
+    # A qualifying episode (reason S, N1, aged 9) starting 2019-02-15, the day 365 days after
+    # 2018-02-15, for each of these children; what differs is the record linked to it.
+    for child_id in ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C14", "C17", "C18"):
+        episode(child_id)
+    plan("C1", "2018-01-01", end="2018-02-15")  # plan ended exactly 365 days before: yes
+    plan("C2", "2018-01-01", end="2018-02-14")  # ended 366 days before: no
+    plan("C3", "2018-06-01", initial="PHY", latest="NEG")  # latest category NEG: yes
+    plan("C4", "2019-02-15")  # plan starts the same day: yes
+    plan("C5", "2019-02-16")  # plan starts the day after: no
+    assessment("C6", "2018-02-15")  # assessment completed exactly 365 days before: yes
+    assessment("C7", "2018-02-14")  # 366 days before: no
+    assessment("C8", "2019-02-15")  # the same day: yes
+    assessment("C9", "2018-06-01", neglect="N")  # no neglect identified: no
+    plan("C10", "2018-06-01", la_code=MBRO)  # a plan in another LA: no
+    plan("C14", "2018-06-01", initial="PHY")  # not a neglect plan: no
+    assessment("C17", None)  # assessment still in progress: no
     # Plan sent as NEG in Q3, corrected to PHY in Q4: the Q4 copy wins, no.
-    episode("C18"), plan("C18", "2018-10-01", plan_id="PL18", period=Q3)
+    plan("C18", "2018-10-01", plan_id="PL18", period=Q3)
     plan("C18", "2018-10-01", initial="PHY", plan_id="PL18", period=Q4)
+    # An open neglect plan, but the episode itself does not qualify.
+    episode("C11", reason_new_episode="L")  # not a new period of care: no
+    plan("C11", "2018-06-01")
+    episode("C12", category_of_need="N2")  # not N1: no
+    plan("C12", "2018-06-01")
+    episode("C13", dob="2001-02-15")  # 18 at the episode start: no
+    plan("C13", "2018-06-01")
+    # Two qualifying episodes, on Q4's first and last days: one child.
+    episode("C15", start="2019-01-01")
+    episode("C15", start="2019-03-31")
+    plan("C15", "2018-12-01")
+    # Q3's last day: counted in Q3.
+    episode("C16", start="2018-12-31")
+    assessment("C16", "2018-12-01")
     con = data.build()
     assert_counts(con, "CLA_NEGLECT", {
         (HPL, Q3): (1, 180),  # C16
@@ -640,7 +651,7 @@ def test_linkage_keys_fall_back_to_the_source_id():
     def key(text):  # the pseudonym independently of the SQL: HMAC-SHA256 with the test key
         return pseudonym(b"k" * 32, text)
 
-    rows = con.execute("select source, source_key, linkage_key from int_linkage_keys").fetchall()
+    rows = con.execute("select agency, source_key, linkage_key from int_linkage_keys").fetchall()
     assert sorted(rows) == sorted([
         ("police", key("police:P1"), key(f"nhs:{NHS_A}")),
         ("police", key("police:P2"), key("police:P2")),

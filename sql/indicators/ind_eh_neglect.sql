@@ -1,4 +1,4 @@
--- one row per la_code × period: children identified as neglected by an early help assessment completed in the quarter, per 10,000 aged 0-17
+-- one row per la_code × period: children found neglected by a completed early help assessment, per 10,000
 with
 
 assessments as (

@@ -1,4 +1,4 @@
--- one row per la_code × period: % of domestic abuse incidents with a child witness who had witnessed another in the 365 days before
+-- one row per la_code × period: % of domestic abuse incidents with a child witness seen in the 365 days before
 with
 
 children as (
@@ -46,15 +46,14 @@ child_presences_in_quarter as (
 -- and no more than 365 days before this one's. The spec compares the reported_at datetimes
 -- themselves here (the "its date" rule is for quarter membership only).
 repeat_presences as (
-    select distinct
-        child_presences_in_quarter.incident_id,
+    select distinct child_presences_in_quarter.incident_id
     from child_presences_in_quarter
     inner join presences as earlier
         on
             child_presences_in_quarter.person_key = earlier.person_key
             and child_presences_in_quarter.incident_id != earlier.incident_id
-            and earlier.reported_at < child_presences_in_quarter.reported_at
-            and earlier.reported_at >= child_presences_in_quarter.reported_at - interval 365 day
+            and child_presences_in_quarter.reported_at > earlier.reported_at
+            and child_presences_in_quarter.reported_at - interval 365 day <= earlier.reported_at
 ),
 
 per_la as (

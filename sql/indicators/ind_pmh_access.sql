@@ -18,7 +18,7 @@ per_la as (
         count(*) filter (
             where treatment_episodes.treatment_start_date <= treatment_episodes.referral_date + 28
         ) as starts_within_28_days,
-        count(*) as starts,
+        count(*) as treatment_starts,
     from treatment_episodes
     inner join la_quarters
         on
@@ -36,7 +36,7 @@ final as (
         la_quarters.la_code,
         la_quarters.period,
         coalesce(per_la.starts_within_28_days, 0) as numerator,
-        coalesce(per_la.starts, 0) as denominator,
+        coalesce(per_la.treatment_starts, 0) as denominator,
         false as history_incomplete,
     from la_quarters
     left join per_la

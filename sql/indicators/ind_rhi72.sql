@@ -1,4 +1,4 @@
--- one row per la_code × period: % of children's missing episodes ending in the quarter with a return home interview within 72 hours
+-- one row per la_code × period: % of children's missing episodes followed by a return home interview in 72 hours
 with
 
 episodes as (

@@ -30,7 +30,7 @@ risky_events as (
     select
         la_code,
         reported_missing_date as event_date,
-        'police' as source,
+        'police' as agency,
         person_key as source_key,
     from missing_reports
     where age_at_report between 10 and 17
@@ -40,7 +40,7 @@ risky_events as (
     select
         la_code,
         screening_date as event_date,
-        'la' as source,
+        'la' as agency,
         child_key as source_key,
     from screenings
     where
@@ -52,7 +52,7 @@ risky_events as (
     select
         la_code,
         arrived_date as event_date,
-        'health_ae' as source,
+        'health_ae' as agency,
         nhs_key as source_key,
     from attendances
     where
@@ -68,7 +68,7 @@ children_at_risk as (
         count(distinct linkage_keys.linkage_key) as children_risky,
     from risky_events
     inner join linkage_keys
-        on risky_events.source = linkage_keys.source and risky_events.source_key = linkage_keys.source_key
+        on risky_events.agency = linkage_keys.agency and risky_events.source_key = linkage_keys.source_key
     inner join la_quarters
         on
             risky_events.la_code = la_quarters.la_code

@@ -1,4 +1,4 @@
--- one row per la_code × period: % of substance misuse discharges of parents (living with children) that completed treatment
+-- one row per la_code × period: % of parents discharged from substance misuse treatment having completed it
 with
 
 treatment_episodes as (

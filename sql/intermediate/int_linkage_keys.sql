@@ -1,4 +1,4 @@
--- one row per source person (police person_key, LA child_key, A&E nhs_key): their cross-agency linkage key
+-- one row per person id of an agency (police person_key, LA child_key, A&E nhs_key): its linkage key
 with
 
 police_missing_reports as (
@@ -42,7 +42,7 @@ ae_attendances as (
 -- keys already hash la_code with child_id, so one LA's child never links to another LA's by id.
 sightings as (
     select
-        'police' as source,
+        'police' as agency,
         person_key as source_key,
         nhs_key,
         reported_missing_at as seen_at,
@@ -51,10 +51,11 @@ sightings as (
 
     union all
 
-    -- A child present at an incident has no event date of their own: the incident's is used.
-    -- da_incidents' victim_id carries no NHS number, so victims add nothing to link by.
+    -- A child present at an incident has no event date of their own: the incident's is used
+    -- (none when the incident row itself was quarantined: such rows rank last). da_incidents'
+    -- victim_id carries no NHS number, so victims add nothing to link by.
     select
-        'police' as source,
+        'police' as agency,
         police_da_children.person_key as source_key,
         police_da_children.nhs_key,
         police_da_incidents.reported_at as seen_at,
@@ -67,7 +68,7 @@ sightings as (
     -- An assessment still in progress has no completion (event) date; its start date stands in
     -- so the NHS number it carries is still used.
     select
-        'la' as source,
+        'la' as agency,
         child_key as source_key,
         nhs_key,
         cast(coalesce(assessment_completed_date, assessment_start_date) as timestamp) as seen_at,
@@ -77,7 +78,7 @@ sightings as (
     union all
 
     select
-        'la' as source,
+        'la' as agency,
         child_key as source_key,
         nhs_key,
         cast(plan_start_date as timestamp) as seen_at,
@@ -87,7 +88,7 @@ sightings as (
     union all
 
     select
-        'la' as source,
+        'la' as agency,
         child_key as source_key,
         nhs_key,
         cast(episode_start_date as timestamp) as seen_at,
@@ -98,7 +99,7 @@ sightings as (
 
     -- Missing episodes carry no NHS number, but their children still need a key.
     select
-        'la' as source,
+        'la' as agency,
         child_key as source_key,
         null as nhs_key,
         missing_start as seen_at,
@@ -108,7 +109,7 @@ sightings as (
     union all
 
     select
-        'la' as source,
+        'la' as agency,
         child_key as source_key,
         nhs_key,
         cast(screening_date as timestamp) as seen_at,
@@ -119,7 +120,7 @@ sightings as (
 
     -- An A&E attendance is identified by its (required, valid) NHS number alone.
     select
-        'health_ae' as source,
+        'health_ae' as agency,
         nhs_key as source_key,
         nhs_key,
         arrived_at as seen_at,
@@ -131,35 +132,35 @@ sightings as (
 -- same date are settled by the later submission, then by the key itself, so reruns agree.
 latest_nhs as (
     select
-        source,
+        agency,
         source_key,
         nhs_key,
     from sightings
     where nhs_key is not null
     qualify row_number() over (
-        partition by source, source_key
+        partition by agency, source_key
         order by seen_at desc nulls last, received_period desc, nhs_key desc
     ) = 1
 ),
 
 people as (
     select distinct
-        source,
+        agency,
         source_key,
     from sightings
 ),
 
 final as (
     select
-        people.source,
+        people.agency,
         people.source_key,
-        -- NHS keys ('nhs:…') and source keys ('police:…', 'la:…') are hashes of different
+        -- NHS keys ('nhs:…') and source-id keys ('police:…', 'la:…') are hashes of different
         -- namespaces, so a key without an NHS number never collides with one that has it.
         coalesce(latest_nhs.nhs_key, people.source_key) as linkage_key,
         latest_nhs.nhs_key is not null as is_linked_by_nhs_number,
     from people
     left join latest_nhs
-        on people.source = latest_nhs.source and people.source_key = latest_nhs.source_key
+        on people.agency = latest_nhs.agency and people.source_key = latest_nhs.source_key
 )
 
 select * from final

@@ -31,7 +31,7 @@ def prefect_environment(home: Path) -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_LEVEL": "CRITICAL",  # pmf prints its own progress and one clear error
         "PREFECT_LOGGING_LOG_PRINTS": "false",
         "GX_ANALYTICS_ENABLED": "False",
     }

@@ -358,7 +358,7 @@ def _build_people(world: World) -> None:
                             np.r_[youngest.astype(float), nan], np.r_[eldest.astype(float), nan]))
         households += n_house
 
-    def pool(parts: list[tuple], female_share: np.ndarray | float, offset: int) -> People:
+    def pool(parts: list[tuple], female_share: np.ndarray | float) -> People:
         la = np.concatenate([np.full(len(p[1]), p[0]) for p in parts])
         n = len(la)
         bounds = np.r_[0, np.cumsum([len(p[1]) for p in parts])]
@@ -366,12 +366,12 @@ def _build_people(world: World) -> None:
         sex = np.where(rng.random(n) < female_share, "F", "M").astype(object)
         sex[rng.random(n) < 0.004] = "U"
         return People(la, np.concatenate([p[1] for p in parts]), sex, np.zeros(n, np.int64),
-                      np.concatenate([p[2] for p in parts]), local + offset, np.zeros(n, np.int64),
+                      np.concatenate([p[2] for p in parts]), local, np.zeros(n, np.int64),
                       np.concatenate([p[3] for p in parts]), bounds)
 
-    world.kids = pool(kid_parts, 0.49, 0)
+    world.kids = pool(kid_parts, 0.49)
     is_parent = np.concatenate([p[3] >= 0 for p in adult_parts])
-    world.adults = pool(adult_parts, np.where(is_parent, 0.8, 0.5), 0)
+    world.adults = pool(adult_parts, np.where(is_parent, 0.8, 0.5))
     world.adults.youngest = np.concatenate([p[4] for p in adult_parts])
     world.adults.eldest = np.concatenate([p[5] for p in adult_parts])
     n_kids, n_all = len(world.kids.la), len(world.kids.la) + len(world.adults.la)
@@ -641,6 +641,16 @@ def _sim_vemt(w: World, police_missing: pd.DataFrame) -> pd.DataFrame:
     return _finish(cols, p["la"], "screening_id", "VS", 7, "screening_date")
 
 
+def _household_children(kids: People, houses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (position in ``houses``, child) pair for the children living in those households."""
+    by_house = np.argsort(kids.household, kind="stable")
+    first = np.searchsorted(kids.household[by_house], np.arange(kids.household.max() + 2))
+    counts = first[houses + 1] - first[houses]
+    row = np.repeat(np.arange(len(houses)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return row, by_house[first[houses][row] + offset]
+
+
 def _sim_domestic_abuse(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     parts = []
     adults = w.adults
@@ -673,21 +683,13 @@ def _sim_domestic_abuse(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
                          "_who": p["who"], "_present": p["present"]},
                         p["la"], "incident_id", "DA", 8, "reported_at")
     # Children present: the victim's household children aged 0-18 that day.
-    kids = w.kids
-    by_house = np.argsort(kids.household, kind="stable")
-    first = np.searchsorted(kids.household[by_house], np.arange(kids.household.max() + 2))
     flagged = incidents[incidents["_present"]]
-    house = adults.household[flagged["_who"].to_numpy()]
-    counts = first[house + 1] - first[house]
-    row = np.repeat(np.arange(len(flagged)), counts)
-    kid = by_house[np.repeat(first[house], counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts,
-                                                                                          counts)]
-    at = flagged["reported_at"].to_numpy()[row]
-    age = _age(kids.dob[kid], at.astype("datetime64[D]").astype(np.int64))
-    keep = (kids.dob[kid] <= at.astype("datetime64[D]").astype(np.int64)) & (age >= 0) & (age <= 18)
-    keep &= rng.random(len(kid)) < np.where(age == 18, 0.25, 0.85)
+    row, kid = _household_children(w.kids, adults.household[flagged["_who"].to_numpy()])
+    day = flagged["reported_at"].to_numpy()[row].astype("datetime64[D]").astype(np.int64)
+    age = _age(w.kids.dob[kid], day)
+    keep = (w.kids.dob[kid] <= day) & (age <= 18) & (rng.random(len(kid)) < np.where(age == 18, 0.25, 0.85))
     row, kid = row[keep], kid[keep]
-    cols = _person_cols(kids, kid, rng, 0.65, "person_id", "police")
+    cols = _person_cols(w.kids, kid, rng, 0.65, "person_id", "police")
     children = pd.DataFrame({"incident_id": flagged["incident_id"].to_numpy()[row], **cols,
                              "_event": flagged["reported_at"].to_numpy()[row],
                              "_la": flagged["la_code"].to_numpy()[row]})
@@ -787,13 +789,18 @@ _ANCHORS = {"la_early_help_assessments": "assessment_start_date", "police_da_chi
 def _schedule(w: World, name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Add ``_first``/``_last``: the quarters whose files carry the record."""
     extract = get_extract(name)
-    anchor = w.qidx(frame[_ANCHORS.get(name, extract.event_date or "")].to_numpy())
-    late = (w.rng("late", name).random(len(frame)) < LATE_SHARE) & (anchor >= 0) & (anchor < w.n_quarters - 1)
+    dated = frame[_ANCHORS.get(name, extract.event_date or "")].to_numpy()
+    anchor = w.qidx(dated)
+    # Late recording: events in the last three weeks of a quarter that missed its extract.
+    next_start = ((dated.astype("datetime64[M]").astype(np.int64) - 3) // 3 * 3 + 6).astype("datetime64[M]")
+    near_end = next_start.astype("datetime64[D]") - dated.astype("datetime64[D]") <= np.timedelta64(21, "D")
+    late = w.rng("late", name).random(len(frame)) < LATE_SHARE * 91 / 21
+    late &= near_end & (anchor >= 0) & (anchor < w.n_quarters - 1)
     first, last = np.maximum(anchor, 0) + late, anchor + late
     for column, _ in REVEALS.get(name, []):
         values = frame[column].to_numpy()
         last = np.maximum(last, np.where(np.isnat(values), last, np.minimum(w.qidx(values), w.n_quarters - 1)))
-    frame = frame.assign(_first=first, _last=np.maximum(last, np.where(last >= 0, first, last)))
+    frame = frame.assign(_first=first, _last=np.where(last >= 0, np.maximum(last, first), last))
     return frame[(frame["_last"] >= 0) & (frame["_first"] < w.n_quarters)].reset_index(drop=True)
 
 
@@ -861,10 +868,6 @@ _BAD_LA = ["Hartlepool", "E0600001", "W06000015", "E10000023", "00EB"]
 _IMPOSSIBLE_DATE_COLUMNS = {"police_da_incidents": "reported_at", "health_treatment_episodes": "referral_date"}
 
 
-def _date_columns(extract: Extract) -> list[Column]:
-    return [c for c in extract.columns if c.type in ("date", "datetime")]
-
-
 def _dependents(extract: Extract, column: str) -> list[str]:
     out, todo = [], [column]
     while todo:
@@ -876,68 +879,93 @@ def _dependents(extract: Extract, column: str) -> list[str]:
     return out
 
 
-def _plant(f: _File, i: int, rule: RowRule, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
-    """Give row i exactly one defect of kind ``rule``; return (column, outcome) or None if n/a."""
-    ext, year, quarantine = f.extract, q.start_date.year, "quarantine"
-    choose = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
-    if rule is RowRule.UNPARSEABLE_DATE:
-        column = choose([c for c in _date_columns(ext) if f.present(i, c.name)])
-        text = choose(_BAD_DATES).format(y=year)
-        f.overrides[i, column.name] = text + (choose(_BAD_TIMES) if column.type == "datetime" else "")
-        return column.name, quarantine
-    if rule is RowRule.IMPOSSIBLE_DATE and ext.name in _IMPOSSIBLE_DATE_COLUMNS:
-        column = ext.column(_IMPOSSIBLE_DATE_COLUMNS[ext.name])
-        f.overrides[i, column.name] = choose(_IMPOSSIBLE) + (" 00:00" if column.type == "datetime" else "")
-        return column.name, quarantine
-    if rule is RowRule.UNKNOWN_CODE:
-        column = choose([c for c in ext.columns if c.type in ("code", "la_code") and f.present(i, c.name)])
-        bad = [b for b in (_BAD_LA if column.type == "la_code" else _BAD_CODES) if b.upper() not in column.codes]
-        f.overrides[i, column.name] = choose(bad)
-        return column.name, quarantine
-    if rule is RowRule.REQUIRED_MISSING:
-        options = [c.name for c in ext.columns if c.required and c.name not in ext.key]
-        options += [c.name for c in ext.columns if c.required_when and f.present(i, c.required_when)]
-        column = choose(options)
-        f.overrides[i, column] = choose(MISSING_TOKENS)
-        return column, quarantine
-    if rule is RowRule.DOB_AFTER_EVENT and ext.dob_column:
-        compared = "_event" if ext.parent else ext.date_compared_with_dob
-        base = f.cols[compared][i].astype("datetime64[D]")
-        extra = int(rng.integers(ext.unborn_days + 1, ext.unborn_days + 120))
-        f.cols["dob"][i] = (base + np.timedelta64(extra, "D")).astype("datetime64[s]")
-        return "dob", quarantine
-    if rule is RowRule.EVENT_AFTER_PERIOD and ext.event_date:
-        target = np.datetime64(q.end_date) + np.timedelta64(int(rng.integers(1, 46)), "D")
-        current = f.cols[ext.event_date][i]
-        if np.isnat(current):  # an in-progress assessment completed "in the future"
-            f.cols[ext.event_date][i] = target.astype("datetime64[s]")
-            return ext.event_date, quarantine
-        shift = target - current.astype("datetime64[D]")
-        for column in [ext.event_date, *_dependents(ext, ext.event_date)]:
-            if f.present(i, column):
-                f.cols[column][i] = f.cols[column][i] + shift
-        return ext.event_date, quarantine
-    if rule is RowRule.END_BEFORE_START:
-        pairs = [c for c in ext.columns if c.not_before and f.present(i, c.not_before)]
-        if not pairs:
-            return None
-        column = choose(pairs)
-        start = f.cols[column.not_before][i]
-        end = start.astype("datetime64[D]") - np.timedelta64(int(rng.integers(1, 31)), "D")
-        keep_time = start - start.astype("datetime64[D]") if column.type == "datetime" else np.timedelta64(0, "s")
-        f.cols[column.name][i] = end.astype("datetime64[s]") + keep_time
-        for c in ext.columns:
-            if c.required_when == column.name and not f.present(i, c.name):
-                f.cols[c.name][i] = "COMPLETED"
-        return column.name, quarantine
-    if rule is RowRule.ORPHAN and ext.parent:
-        f.cols[ext.parent.on][i] = f"DA9{int(rng.integers(10**6, 10**7)):07d}"
-        return ext.parent.on, quarantine
-    if rule is RowRule.INVALID_NHS_NUMBER and "nhs_number" in f.cols:
-        good = str(f.cols["_nhs"][i])
-        f.cols["nhs_number"][i] = good[:9] + str((int(good[9]) + int(rng.integers(1, 10))) % 10)
-        return "nhs_number", quarantine if ext.column("nhs_number").required else "warning"
-    return None
+def _choose(rng: np.random.Generator, options: list):  # noqa: ANN202 - any element type
+    return options[int(rng.integers(len(options)))]
+
+
+def _unparseable_date(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    column = _choose(rng, [c for c in f.extract.columns if c.type in ("date", "datetime") and f.present(i, c.name)])
+    text = _choose(rng, _BAD_DATES).format(y=q.start_date.year)
+    f.overrides[i, column.name] = text + (_choose(rng, _BAD_TIMES) if column.type == "datetime" else "")
+    return column.name, "quarantine"
+
+
+def _impossible_date(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    column = f.extract.column(_IMPOSSIBLE_DATE_COLUMNS[f.extract.name])
+    f.overrides[i, column.name] = _choose(rng, _IMPOSSIBLE) + (" 00:00" if column.type == "datetime" else "")
+    return column.name, "quarantine"
+
+
+def _unknown_code(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    column = _choose(rng, [c for c in f.extract.columns if c.type in ("code", "la_code") and f.present(i, c.name)])
+    bad = [b for b in (_BAD_LA if column.type == "la_code" else _BAD_CODES) if b.upper() not in column.codes]
+    f.overrides[i, column.name] = _choose(rng, bad)
+    return column.name, "quarantine"
+
+
+def _required_missing(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    ext = f.extract
+    options = [c.name for c in ext.columns if c.required and c.name not in ext.key]
+    options += [c.name for c in ext.columns if c.required_when and f.present(i, c.required_when)]
+    column = _choose(rng, options)
+    f.overrides[i, column] = _choose(rng, list(MISSING_TOKENS))
+    return column, "quarantine"
+
+
+def _dob_after_event(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    ext = f.extract
+    compared = f.cols["_event" if ext.parent else ext.date_compared_with_dob][i].astype("datetime64[D]")
+    after = int(rng.integers(ext.unborn_days + 1, ext.unborn_days + 120))
+    f.cols["dob"][i] = (compared + np.timedelta64(after, "D")).astype("datetime64[s]")
+    return "dob", "quarantine"
+
+
+def _event_after_period(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    """Move the event (and the dates that must follow it) to 1-45 days after the period."""
+    event = f.extract.event_date or ""
+    target = (np.datetime64(q.end_date) + np.timedelta64(int(rng.integers(1, 46)), "D")).astype("datetime64[s]")
+    if not f.present(i, event):  # an in-progress assessment "completed" in the future
+        f.cols[event][i] = target
+        return event, "quarantine"
+    shift = target - f.cols[event][i].astype("datetime64[D]")
+    for column in [event, *_dependents(f.extract, event)]:
+        if f.present(i, column):
+            f.cols[column][i] = f.cols[column][i] + shift
+    return event, "quarantine"
+
+
+def _end_before_start(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    pairs = [c for c in f.extract.columns if c.not_before and f.present(i, c.not_before)]
+    if not pairs:
+        return None
+    column = _choose(rng, pairs)
+    start = f.cols[column.not_before][i]
+    time_of_day = start - start.astype("datetime64[D]") if column.type == "datetime" else np.timedelta64(0, "s")
+    f.cols[column.name][i] = start.astype("datetime64[D]") - np.timedelta64(int(rng.integers(1, 31)), "D") + time_of_day
+    for c in f.extract.columns:  # a discharge needs its reason, or the row would have two defects
+        if c.required_when == column.name and not f.present(i, c.name):
+            f.cols[c.name][i] = "COMPLETED"
+    return column.name, "quarantine"
+
+
+def _orphan(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    column = f.extract.parent.on if f.extract.parent else ""
+    f.cols[column][i] = f"DA9{int(rng.integers(10**6, 10**7)):07d}"  # real ids never reach DA9...
+    return column, "quarantine"
+
+
+def _invalid_nhs_number(f: _File, i: int, q: Quarter, rng: np.random.Generator) -> tuple[str, str] | None:
+    good = str(f.cols["_nhs"][i])
+    f.cols["nhs_number"][i] = good[:9] + str((int(good[9]) + int(rng.integers(1, 10))) % 10)
+    return "nhs_number", "quarantine" if f.extract.column("nhs_number").required else "warning"
+
+
+# How to give a row exactly one defect of each kind (duplicate keys are inserted copies instead).
+_PLANTERS = {RowRule.UNPARSEABLE_DATE: _unparseable_date, RowRule.IMPOSSIBLE_DATE: _impossible_date,
+             RowRule.UNKNOWN_CODE: _unknown_code, RowRule.REQUIRED_MISSING: _required_missing,
+             RowRule.DOB_AFTER_EVENT: _dob_after_event, RowRule.EVENT_AFTER_PERIOD: _event_after_period,
+             RowRule.END_BEFORE_START: _end_before_start, RowRule.ORPHAN: _orphan,
+             RowRule.INVALID_NHS_NUMBER: _invalid_nhs_number}
 
 
 def _rules_for(extract: Extract) -> list[RowRule]:
@@ -982,7 +1010,7 @@ class _Planter:
                 if rule is RowRule.DUPLICATE_KEY:  # row i stays as it is; a copy follows it
                     f.inserts.append((i, self._copy(f, i, clean, rng)))
                     break
-                planted = _plant(f, i, rule, q, rng)
+                planted = _PLANTERS[rule](f, i, q, rng)
                 if planted:
                     f.planted.append((i, planted[0], rule, planted[1]))
                     break
@@ -1129,17 +1157,13 @@ def _render(f: _File, style: _Style, rng: np.random.Generator) -> tuple[list[str
         out[column.name] = cells
     for (i, name), text in f.overrides.items():
         out[name][i] = None if (style.is_xlsx and text == "") else text
-    names = list(out)
     for extra in style.extras:
+        choices = np.array(_NOTES if extra == "Notes" else _TEAMS, dtype=object)
+        out[extra] = choices[rng.integers(0, len(choices), f.n)]
         if extra == "Notes":
-            notes = np.array(_NOTES, dtype=object)[rng.integers(0, len(_NOTES), f.n)]
-            notes[rng.random(f.n) < 0.6] = ""
-            if f.n:
-                notes[0] = _NOTES[4]  # one non-ASCII value in every file with notes
-            out[extra] = notes
-        else:
-            out[extra] = np.array(_TEAMS, dtype=object)[rng.integers(0, len(_TEAMS), f.n)]
-        names.insert(int(rng.integers(len(names) + 1)) if style.shuffle else len(names), extra)
+            out[extra][rng.random(f.n) < 0.6] = ""
+            out[extra][:1] = _NOTES[4]  # one non-ASCII value in every file with notes
+    names = list(out)
     if style.shuffle:
         names = [names[i] for i in rng.permutation(len(names))]
     header = [_header_name(n, style.header) if n in f.cols else n for n in names]

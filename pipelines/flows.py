@@ -7,9 +7,11 @@ pointing at a server the run is recorded there.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pipelines import refresh, workbook
@@ -32,25 +34,19 @@ swap_task = _task(swap_in, name="publish")
 
 
 @flow(name="pmf-quarterly-refresh", validate_parameters=False, log_prints=False)
-def quarterly_refresh(
-    raw_dir: Path,
-    marts_dir: Path,
-    settings: Settings,
-    period: str | None = None,
-) -> RefreshSummary:
+def quarterly_refresh(raw_dir: Path, marts_dir: Path, settings: Settings, period: str | None = None) -> RefreshSummary:
     """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
     progress = refresh.progress
     with refresh_lock(marts_dir):
         build = start_build(marts_dir)
         summary = RefreshSummary(run_id=build.run_id, period="")
+        con = refresh.open_build_connection(build)
         try:
-            con = refresh.open_build_connection(build)
             result = intake_task(con, raw_dir, settings, progress)
             chosen = refresh.choose_period(period, result.periods)
             summary.period = chosen.label
             refresh.summarise(result, summary)
             if result.rejected:
-                con.close()
                 refresh.reject(result, marts_dir, chosen, progress)
             write_intake_task(con, result)
             reference_task(con, settings)
@@ -59,12 +55,34 @@ def quarterly_refresh(
             summary.indicator_rows = len(values)
             summary.indicator_values_available = int(values["value"].notna().sum())
             status_task(con, settings, progress)
-            marts_task(con, build, progress)
+            record = refresh.run_record(summary, "published")
+            refresh.write_refresh_log(con, marts_dir, record)
+            marts_task(con, build, progress)  # closes the connection
             out = build.board_dir / f"HSCB-PMF-{chosen.folder_id}.xlsx"
             progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
             workbook_task(build.marts_path, out, period=chosen, settings=settings)
             report_task(result, build, chosen)
             summary.outputs = swap_task(build)
+            refresh.append_run_record(marts_dir, record)
+            _publish_artifact(summary)
             return summary
+        except refresh.InputRejected as rejection:
+            refresh.append_run_record(marts_dir, refresh.run_record(summary, "rejected", str(rejection)))
+            raise
+        except BaseException as error:  # killed (KeyboardInterrupt) or failed: record it, then re-raise
+            refresh.append_run_record(marts_dir, refresh.run_record(summary, "failed", f"{type(error).__name__}: {error}"))
+            raise
         finally:
+            with contextlib.suppress(Exception):
+                con.close()
             discard(build)
+
+
+def _publish_artifact(summary: RefreshSummary) -> None:
+    """The run's summary as a Prefect artifact (visible in the Prefect UI when a server is used)."""
+    lines = "\n".join(f"    {line}" for line in summary.lines())
+    create_markdown_artifact(
+        key="pmf-refresh-summary",
+        markdown=f"# pmf refresh {summary.run_id}\n\n{lines}\n",
+        description=f"pmf quarterly refresh for {summary.period}",
+    )

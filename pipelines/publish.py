@@ -99,6 +99,7 @@ def open_build_connection(build: Build) -> duckdb.DuckDBPyConnection:
 
 
 def close_build_connection(con: duckdb.DuckDBPyConnection) -> None:
+    """Checkpoint and detach the marts (so the file is complete on its own) and close."""
     con.execute("checkpoint marts")
     con.execute("use memory")
     con.execute("detach marts")

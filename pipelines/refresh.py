@@ -7,8 +7,11 @@ intake (ingest + validate + load raw) → staging/intermediate/indicator SQL →
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import models, pseudonymise, report
+from pipelines import __version__, models, pseudonymise, report
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
@@ -54,6 +57,7 @@ class RefreshSummary:
     indicator_values_available: int = 0
     outputs: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    inputs_sha256: str = ""
     started_at: float = field(default_factory=time.time)
 
     def lines(self) -> list[str]:
@@ -177,6 +181,49 @@ def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progres
     return tables
 
 
+RUN_LOG = "refresh_log.jsonl"
+
+
+def run_record(summary: RefreshSummary, outcome: str, message: str = "") -> dict:
+    """One line of the run log: when, which inputs (sha256), outcome, counts, duration."""
+    finished = time.time()
+    return {
+        "run_id": summary.run_id,
+        "started_at": datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="seconds"),
+        "finished_at": datetime.fromtimestamp(finished, UTC).isoformat(timespec="seconds"),
+        "duration_seconds": round(finished - summary.started_at, 1),
+        "board_period": summary.period,
+        "outcome": outcome,
+        "message": message[:2000],
+        "files_read": summary.files_read,
+        "files_rejected": summary.files_rejected,
+        "rows_received": summary.rows_received,
+        "rows_staged": summary.rows_staged,
+        "rows_quarantined": summary.rows_quarantined,
+        "indicator_values_available": summary.indicator_values_available,
+        "inputs_sha256": summary.inputs_sha256,
+        "pmf_version": __version__,
+    }
+
+
+def append_run_record(marts_dir: Path, record: dict) -> None:
+    """Every run, failed ones included, is appended to ``<marts-dir>/logs/refresh_log.jsonl``."""
+    folder = marts_dir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / RUN_LOG, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def write_refresh_log(con: duckdb.DuckDBPyConnection, marts_dir: Path, current: dict) -> None:
+    """``refresh_log``: every earlier run from the run log, plus this one (as published)."""
+    path = marts_dir / "logs" / RUN_LOG
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+    frame = pd.DataFrame([*records, current])
+    for column in ("started_at", "finished_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+    _write_table(con, "marts.main.refresh_log", frame)
+
+
 def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
     summary.files_read = len(result.files)
     summary.files_rejected = len(result.rejected)
@@ -184,6 +231,8 @@ def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
     summary.rows_staged = sum(r.rows_staged for r in result.files)
     summary.rows_quarantined = sum(r.rows_quarantined for r in result.files)
     summary.warnings = result.warnings
+    combined = hashlib.sha256("\n".join(sorted(f"{r.file_name} {r.sha256}" for r in result.files)).encode())
+    summary.inputs_sha256 = combined.hexdigest()
 
 
 def reject(result: IntakeResult, marts_dir: Path, period: Quarter | None, progress: Progress) -> None:

@@ -156,9 +156,9 @@ def run_work_plan_status(con: duckdb.DuckDBPyConnection, settings: Settings, pro
     )
     _write_table(con, "work.main.run_settings", run_settings)
     models.run_models(con, models.discover_models(layers=("marts",)))
-    lines, statuses = con.execute(
+    ((lines, statuses),) = con.execute(
         "select count(distinct line_id), count(*) from marts.main.work_plan_status"
-    ).fetchone()
+    ).fetchall()
     progress(f"Work-plan status: {lines} plan lines, {statuses} line x indicator x LA x quarter statuses")
 
 

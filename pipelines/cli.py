@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     suites = commands.add_parser("suites", help="regenerate the GX suites in expectations/ from the extract contract")
     suites.add_argument("--check", action="store_true", help="only check that the committed suites are current")
 
-    docs = commands.add_parser("docs", help="regenerate docs/extracts.md (the agencies' guide) from the contract")
-    docs.add_argument("--check", action="store_true", help="only check that the committed guide is current")
+    docs = commands.add_parser("docs", help="regenerate docs/extracts.md and docs/indicators.md from the contract and the registry")
+    docs.add_argument("--check", action="store_true", help="only check that the committed docs are current")
     return parser
 
 
@@ -144,17 +144,15 @@ def _suites(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from pipelines.docs import EXTRACTS_DOC, render_extracts_doc
+    from pipelines.docs import stale_docs, write_docs
 
-    text = render_extracts_doc()
     if args.check:
-        current = EXTRACTS_DOC.exists() and EXTRACTS_DOC.read_text(encoding="utf-8") == text
-        if not current:
-            print(f"{EXTRACTS_DOC} is out of date (run `pmf docs`)", file=sys.stderr)
-        return EXIT_OK if current else EXIT_FAILED
-    EXTRACTS_DOC.parent.mkdir(parents=True, exist_ok=True)
-    EXTRACTS_DOC.write_text(text, encoding="utf-8")
-    print(f"wrote {EXTRACTS_DOC}")
+        stale = stale_docs()
+        for path in stale:
+            print(f"{path} is out of date (run `pmf docs`)", file=sys.stderr)
+        return EXIT_FAILED if stale else EXIT_OK
+    for path in write_docs():
+        print(f"wrote {path}")
     return EXIT_OK
 
 

@@ -104,3 +104,61 @@ def _extract_section(extract: Extract) -> list[str]:
         required = "yes" if column.required else "no"
         lines.append(f"| `{column.name}` | {TYPE_WORDS[column.type]} | {required} | {'; '.join(rules)} |")
     return [*lines, ""]
+
+
+INDICATORS_DOC = Path(__file__).resolve().parents[1] / "docs" / "indicators.md"
+
+
+def render_indicators_doc() -> str:
+    """The indicator definitions as the board and analysts read them, from the registry."""
+    from pipelines.indicators import load_registry
+
+    lines = [
+        "# PMF indicators",
+        "",
+        "<!-- Generated from pipelines/indicators.toml by `pmf docs`. Do not edit by hand. -->",
+        "",
+        "Every indicator is computed for every LA and quarter the data covers, with a 95% confidence",
+        "interval: percentages by the Wilson score interval; rates per 10,000 by Byar's method when the",
+        "count is 10 or more and the exact Poisson (chi-squared) interval below 10. A value is not",
+        "available (null, with the reason in `status_reason`) when an extract it needs was not received",
+        "or its denominator is 0 — never computed as zero. A change is significant when the two 95%",
+        "intervals do not overlap (intervals that touch overlap).",
+        "",
+        "| code | title | unit | better when | evidence for | SQL |",
+        "|---|---|---|---|---|---|",
+    ]
+    registry = load_registry()
+    for indicator in registry.values():
+        lines.append(
+            f"| {indicator.code} | {indicator.title} | {indicator.unit_label} | {indicator.polarity} | "
+            f"{', '.join(indicator.evidences)} | `sql/indicators/{indicator.sql_path.name}` |"
+        )
+    lines.append("")
+    for indicator in registry.values():
+        lines += [
+            f"## {indicator.code} — {indicator.title}",
+            "",
+            indicator.definition,
+            "",
+            f"Unit: {indicator.unit_label}; {indicator.polarity} is better. Sources: "
+            f"{', '.join(f'`{s}`' for s in indicator.sources)}.",
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+GENERATED_DOCS = {"extracts": (lambda: EXTRACTS_DOC, render_extracts_doc), "indicators": (lambda: INDICATORS_DOC, render_indicators_doc)}
+
+
+def stale_docs() -> list[Path]:
+    return [path() for path, render in GENERATED_DOCS.values() if not path().exists() or path().read_text(encoding="utf-8") != render()]
+
+
+def write_docs() -> list[Path]:
+    written = []
+    for path, render in GENERATED_DOCS.values():
+        path().parent.mkdir(parents=True, exist_ok=True)
+        path().write_text(render(), encoding="utf-8")
+        written.append(path())
+    return written

@@ -3,20 +3,20 @@
 -- Whole years between a date of birth and a date (contract: "Age = whole years between dob and
 -- the event date"). A dob after the date (an unborn child on a CP plan) is age 0.
 create or replace temp macro pmf_age_years(dob, on_date) as
-    greatest(
-        0,
-        year(on_date) - year(dob)
-        - case when month(on_date) * 100 + day(on_date) < month(dob) * 100 + day(dob) then 1 else 0 end
-    );
+greatest(
+    0,
+    year(on_date) - year(dob)
+    - case when month(on_date) * 100 + day(on_date) < month(dob) * 100 + day(dob) then 1 else 0 end
+);
 
 -- Period label (2018-19 Q3) from a period folder id (2018-19-Q3).
 create or replace temp macro pmf_period_label(folder_id) as regexp_replace(folder_id, '-Q', ' Q');
 
 -- Financial-year quarter label (2018-19 Q3) of a date: Q1 = Apr-Jun ... Q4 = Jan-Mar.
 create or replace temp macro pmf_period_of(on_date) as
-    format(
-        '{}-{:02d} Q{}',
-        year(on_date) - case when month(on_date) < 4 then 1 else 0 end,
-        (year(on_date) - case when month(on_date) < 4 then 1 else 0 end + 1) % 100,
-        (month(on_date) + 8) % 12 // 3 + 1
-    );
+format(
+    '{}-{:02d} Q{}',
+    year(on_date) - case when month(on_date) < 4 then 1 else 0 end,
+    (year(on_date) - case when month(on_date) < 4 then 1 else 0 end + 1) % 100,
+    (month(on_date) + 8) % 12 // 3 + 1
+);

@@ -14,7 +14,7 @@ chosen_year as (
     select
         la_quarters.la_code,
         la_quarters.period,
-        max(population.year) as year,
+        max(population.year) as estimate_year,
     from la_quarters
     inner join population
         on
@@ -27,12 +27,12 @@ final as (
     select
         chosen_year.la_code,
         chosen_year.period,
-        chosen_year.year as population_year,
+        chosen_year.estimate_year as population_year,
         sum(population.persons) filter (where population.age between 0 and 17)::bigint as persons_0_17,
         sum(population.persons) filter (where population.age between 10 and 17)::bigint as persons_10_17,
     from chosen_year
     inner join population
-        on chosen_year.la_code = population.la_code and chosen_year.year = population.year
+        on chosen_year.la_code = population.la_code and chosen_year.estimate_year = population.year
     group by all
 )
 

@@ -2,75 +2,88 @@
 the contract (``shared/spec/extracts.md``), plus the population reference file and a manifest
 of the row errors planted on purpose.
 
+    generate_demo(raw_dir, reference_dir)          # 4 Tees LAs, 2017-18 Q1 .. 2019-20 Q4
+    write_extract_rows("police_da_incidents", 1_000_000, path, quarter=q)   # benchmarks
+
 Same arguments => byte-identical files: every random draw comes from a numpy ``default_rng``
-keyed by the seed and stable labels (``zlib.crc32``, never ``hash()``), no wall-clock time is
-read, and XLSX zips are rewritten with fixed timestamps.
+keyed by the seed and stable labels (``zlib.crc32``, never ``hash()``), no clock is read, and
+XLSX packages are written directly with fixed zip timestamps and no document properties.
 
 How the data is made
 --------------------
-1. **People.** Each LA has a pool of children (one birth cohort per year, sized from the
-   population file: everyone who is 0-24 at some time in the window) grouped into households
-   with an adult; adults without children are added. Each person keeps a dob, sex, a unique valid
-   NHS number (synthetic, 9xx range), an LA ``child_id`` (``0004512``), a force-wide police
-   ``person_id`` (``CP00012345``) and, for adults, a health ``client_id`` (``C0012345``). A
-   latent risk score (household + own) makes the same children go missing again and again,
-   witness domestic abuse repeatedly, get screened for exploitation at higher risk and attend
-   A&E for self-harm, alcohol or drugs - so people recur within and across sources.
+1. **People.** Each LA has a pool of children (a birth cohort per year: everyone aged 0-24 at
+   some time in the window, sized like the population file) living in households of 1-4
+   siblings with an adult; adults without children here are added. A person keeps their dob,
+   sex, a unique valid NHS number (synthetic, 9xx range), an LA ``child_id`` (``0004512``), a
+   force-wide police ``person_id`` (``CP10004512``) and, for adults, a health ``client_id``
+   (``C0104512``). A latent risk score (household + own) makes the same children go missing
+   again and again, witness domestic abuse repeatedly, get screened for exploitation at
+   higher risk and attend A&E for self-harm, alcohol or drugs, so people recur within and
+   across sources (NHS number filled on 65-90% of rows where optional).
 2. **Records** are simulated per LA and quarter (with burn-in years so stocks such as open CP
    plans are steady from the first quarter), then **sent**: a record is in every quarter's file
-   from the quarter of its start until the quarter its last date falls in, with dates that lie
-   after the period end left blank (open plans, in-progress assessments, treatment not yet
-   started, children not yet found). About 2% of records are recorded late: first sent in the
-   quarter after their date.
+   from the quarter of its start to the quarter its last date falls in, with dates after the
+   period end left blank (open plans and care episodes, in-progress assessments, treatment not
+   started or not ended, children not yet found, interviews not yet held). About 2% of records
+   (events in a quarter's last three weeks) are recorded late: first sent the quarter after.
 
-Calibration (Hartlepool, per quarter unless stated; other LAs scale by their population aged
-0-17 times an LA factor drawn in 0.85-1.15; Hartlepool's trends run linearly over the window):
+Calibration. Rates are per 10,000 children aged 0-17 per quarter at Hartlepool's level; other
+LAs scale by their population times a factor drawn in 0.85-1.15. Hartlepool's trends run
+linearly over the window; everything else is flat with Poisson noise. "Measured" is the
+default run, read back from the files (Hartlepool unless force-wide):
 
-==========================  ===========================  =====================================
-measure                     value                        source / note
-==========================  ===========================  =====================================
-children aged 0-17          20,500 / 33,000 / 27,000 /   public (Hartlepool, Middlesbrough,
-                            44,000                       Redcar, Stockton); synthetic LAs
-                                                         18,000-70,000; +0.4% a year
-CP plan starts              22 per 10,000 (~45)          gives 100-180 open; 80% NEG at the
-                                                         start, NEG starts fall 30% (trend)
-CLA episode starts          17 per 10,000                ~300 looked after, 70% N1
-early help assessments      73 per 10,000 (~150)         not public; neglect identified
-                                                         15% -> 27% (trend), others 18%
-VEMT screenings             17 per 10,000 (~35)          not public; aged 10-17
-police missing reports      80 per 10,000                ~4,000 a year force-wide, about half
-                                                         the children go missing repeatedly
-LA missing episodes         92% of police reports + 25%  same children and times; RHI within
-                            absences                     72h 55% -> 85% of interviews (trend)
-DA incidents                400 per 10,000               ~20,000 a year force-wide, 62%
-                                                         crimes (~12,600); children present
-                                                         at 41% (Hartlepool 43% -> 34%)
-A&E attendances aged 0-24   240 per 10,000 (~500)        not public; ~3,000 a quarter Tees
-adult treatment referrals   44 per 10,000 (~90)          not public; 50% substance misuse
-==========================  ===========================  =====================================
+===========================  ============================  ====================================
+measure                      chosen                        measured / source
+===========================  ============================  ====================================
+children aged 0-17           public: 20,500 / 33,000 /     synthetic LAs 18,000-70,000;
+                             27,000 / 44,000               18-24s 82-102% of a child cohort
+CP plan starts               22 (80% NEG); NEG starts      open at quarter end 151 -> 116,
+                             x1.0 -> x0.65 (trend)         72-78% latest category NEG
+CLA episode starts           19 (67% N1; half of new N1    283-321 looked after, 65-71% N1
+                             periods follow a NEG plan)
+early help assessments       73 (not public)               ~150 a quarter; neglect identified
+                                                           15% -> 27% (trend), other LAs 18%
+VEMT screenings              17, aged 10-17 (not public)   ~33 a quarter; 60% MEDIUM/HIGH
+police missing reports       84                            ~4,000 a year force-wide; half the
+                                                           children repeat, a quarter 4+ times
+LA missing episodes          92% of police reports + 25%   same children, starts 0.5-6h before
+                             absences (not public)         the report; RHI within 72h of those
+                                                           interviewed 55% -> 85% (trend)
+DA incidents                 400; 64% crimes (80% HIGH)    ~19,000 a year, ~12,400 crimes;
+                                                           10% HIGH, 85% of HIGH to MARAC
+children present at DA       victim's household children   36% of incidents; Hartlepool 39% ->
+                             0-18, fewer over time in      32% (trend)
+                             Hartlepool
+A&E attendances aged 0-24    240 (not public)              ~2,800 a quarter across Tees, ~480
+                                                           Hartlepool; 7% self-harm/alcohol/
+                                                           drugs, mostly high-risk teenagers
+adult treatment referrals    44 + 8% perinatal (not        ~105 a quarter; 54% substance
+                             public)                       misuse; 46% live with children
+===========================  ============================  ====================================
 
-Messiness (all valid per the contract): LA extracts one file per LA (``--E06000001``), police
-force-wide, A&E one file per trust (NTHFT = Hartlepool + Stockton, STHFT = Middlesbrough +
-Redcar, synthetic LAs in pairs), treatment one file. Redcar (and every 4th synthetic LA) and
-health send XLSX, with title rows or leading blank rows, real Excel date cells or text. CSVs are
-UTF-8, UTF-8 with BOM or Windows-1252 (police incidents always, with a ``Notes`` column holding
-``£`` / ``–``). Header spellings vary (``incident_id``, ``Incident ID``, ``INCIDENT_ID``,
-`` Incident Id ``), columns are shuffled, extra columns added; dates are ISO or UK, datetimes
-with or without seconds; optional blanks are ``""``, ``N/A``, ``NULL``, ``NA`` or ``-``; codes
-and person ids come in lower case or padded; NHS numbers are sometimes spaced; notes hold
-commas and newlines.
+Messiness (all valid per the contract): LA extracts come one file per LA (``--E06000001``),
+police force-wide, A&E one file per trust (NTHFT = Hartlepool + Stockton, STHFT = Middlesbrough
++ Redcar, synthetic LAs in pairs ``TR01``...), treatment one file. Redcar (and every 4th
+synthetic LA) and health send XLSX, with report title rows or leading blank rows, real Excel
+date cells or text. CSVs are UTF-8, UTF-8 with BOM or Windows-1252 (police incidents always,
+with a ``Notes`` column holding ``£`` and ``–``). Header spellings vary (``incident_id``,
+``Incident ID``, ``INCIDENT_ID``, `` Incident Id ``), columns are shuffled, extra columns
+added; dates are ISO or UK, datetimes with or without seconds; optional blanks are ``""``,
+``N/A``, ``NULL``, ``NA`` or ``-``; codes and person ids come in lower case or padded; keys and
+LA codes padded; NHS numbers sometimes spaced; notes hold quotes, commas and newlines.
 
-Planted errors: ~1% of each file's rows (at most 2% of a file; none in files under 50 rows),
-each with exactly one defect, cycling through every row rule that applies to the extract, plus
-one duplicate key per period across two files of a split submission. Impossible dates are only
-planted where no other rule can also fire (``reported_at`` of incidents, ``referral_date``);
-police incidents with children present are never planted, so child rows stay linked. Each one
-is listed in ``<raw>/_demo/planted_errors.csv`` with its spreadsheet row number.
+Planted errors: ~1% of each file's rows (never more than 2% of a file, so none in files under
+50 rows), each with exactly one defect, cycling through every row rule that applies to the
+extract, plus one duplicate key per period across two files of a split submission (the copy
+in the later file). Duplicates are extra rows (a record sent twice, or another record given
+its key), so every record is still sent. Impossible dates are only planted where no other rule
+could also fire (``reported_at`` of incidents, ``referral_date``); incidents with children
+present are never planted, so child rows stay linked. Each error is listed in
+``<raw>/_demo/planted_errors.csv`` with the row number a person sees in the spreadsheet.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 import zlib
@@ -95,7 +108,8 @@ TEES_LAS = (
     ("E06000004", "Stockton-on-Tees", 44_000),
 )
 TEES_TRUSTS = {"E06000001": "NTHFT", "E06000004": "NTHFT", "E06000002": "STHFT", "E06000003": "STHFT"}
-TRUST_NAMES = {"NTHFT": "North Tees and Hartlepool NHS FT", "STHFT": "South Tees Hospitals NHS FT"}
+SENDERS = {"NTHFT": "North Tees and Hartlepool NHS FT", "STHFT": "South Tees Hospitals NHS FT",
+           "force": "Cleveland Police", "all": "Tees adult treatment services"}
 # Rates per 10,000 children aged 0-17 per quarter, at Hartlepool's level (see the table above).
 RATES = {"cp": 22.0, "cla": 19.0, "eh": 73.0, "vemt": 17.0, "missing": 84.0, "da": 400.0,
          "ae": 240.0, "treatment": 44.0}
@@ -146,7 +160,7 @@ def is_valid_nhs_number(text: str) -> bool:
 
 def _nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """n distinct valid NHS numbers (int64) with 9-digit prefixes in the 9xx range."""
-    prefixes = rng.integers(900_000_000, 1_000_000_000, size=int(n * 1.25) + 16)
+    prefixes = rng.integers(900_000_000, 1_000_000_000, size=int(n * 1.4) + 16)
     check = nhs_check_digit(prefixes)
     numbers = (prefixes * 10 + check)[check != 10]
     _, first = np.unique(numbers, return_index=True)
@@ -278,8 +292,8 @@ class World:
 
 
 def _local_authorities(n_las: int, seed: int) -> list[LocalAuthority]:
-    if not 1 <= n_las <= 400:
-        raise ValueError(f"n_las must be between 1 and 400, got {n_las}")
+    if not 1 <= n_las <= 200:
+        raise ValueError(f"n_las must be between 1 and 200, got {n_las}")
     rng = _rng(seed, "las")
     las = []
     for i in range(n_las):
@@ -435,209 +449,210 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
 
 
-def _sim_cp_plans(w: World) -> pd.DataFrame:
+Step = Callable[[LocalAuthority, int, np.random.Generator, slice], dict[str, np.ndarray]]
+
+
+def _each_quarter(w: World, pool: People, name: str, first_k: int, step: Step) -> dict[str, np.ndarray]:
+    """Run ``step(la, k, rng, span)`` for every LA and quarter ``first_k..`` (negative = burn-in)
+    and concatenate its arrays; ``who`` (index into the LA's span) becomes a pool index."""
     parts = []
     for la in w.las:
-        rng, span = w.rng("cp", la.code), w.kids.span(la)
-        dob, weight = w.kids.dob[span], np.exp(1.3 * w.kids.z[span])
-        for k in range(-12, w.n_quarters):
-            lo, hi = w.days(k)
-            neg_mult = _lerp(1.0, 0.65, w.trend(k)) if la.index == 0 else 1.0
-            n_neg = _count(rng, RATES["cp"] * 0.8, la, neg_mult)
-            who, day = _draw(rng, dob, weight, n_neg + _count(rng, RATES["cp"] * 0.2, la), lo, hi, (0, 17))
-            unborn = np.flatnonzero(rng.random(len(who)) < 0.04)
-            for i in unborn:  # a plan for an unborn child: born 1-250 days after the start
-                a, b = np.searchsorted(dob, day[i] + 1), np.searchsorted(dob, day[i] + 250)
-                if b > a:
-                    who[i] = rng.integers(a, b)
-            initial = np.where(np.arange(len(who)) < n_neg, "NEG",
-                               _pick(rng, {"PHY": 25, "EMO": 45, "SAB": 10, "MUL": 20}, len(who)))
-            rng.shuffle(initial)
-            parts.append({"who": who + span.start, "day": day, "initial": initial.astype(object),
-                          "la": np.full(len(who), la.code, dtype=object)})
-    p = _concat(parts)
+        rng, span = w.rng(name, la.code), pool.span(la)
+        for k in range(first_k, w.n_quarters):
+            part = step(la, k, rng, span)
+            part["who"] = part["who"] + span.start
+            parts.append(part | {"la": np.full(len(part["who"]), la.code, dtype=object)})
+    return _concat(parts)
+
+
+def _sim_cp_plans(w: World) -> pd.DataFrame:
+    """CP plans: starts by risk (4% unborn), 1-30 months long; Hartlepool's neglect starts fall."""
+    kids = w.kids
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        dob, (lo, hi) = kids.dob[span], w.days(k)
+        n_neg = _count(rng, RATES["cp"] * 0.8, la, _lerp(1.0, 0.65, w.trend(k)) if la.index == 0 else 1.0)
+        n = n_neg + _count(rng, RATES["cp"] * 0.2, la)
+        who, day = _draw(rng, dob, np.exp(1.3 * kids.z[span]), n, lo, hi, (0, 17))
+        for i in np.flatnonzero(rng.random(len(who)) < 0.04):  # unborn: born 1-250 days after the start
+            a, b = np.searchsorted(dob, day[i] + 1), np.searchsorted(dob, day[i] + 250)
+            who[i] = rng.integers(a, b) if b > a else who[i]
+        others = _pick(rng, {"PHY": 25, "EMO": 45, "SAB": 10, "MUL": 20}, len(who))
+        return {"who": who, "day": day, "initial": rng.permutation(np.where(np.arange(len(who)) < n_neg, "NEG",
+                                                                             others)).astype(object)}
+
+    p = _each_quarter(w, kids, "cp", -12, step)
     rng, n = w.rng("cp finish"), len(p["who"])
     end = p["day"] + _mixture(rng, n, [(0.15, 30, 90), (0.6, 91, 365), (0.25, 366, 900)])
-    end = np.minimum(end, np.maximum(p["day"], w.kids.dob[p["who"]] + 6574))
+    end = np.minimum(end, np.maximum(p["day"], kids.dob[p["who"]] + 6574))  # ends by the 18th birthday
     changed = rng.random(n) < 0.12
     latest = np.where(changed, _pick(rng, {"NEG": 45, "MUL": 30, "EMO": 15, "PHY": 10}, n), p["initial"])
-    cols = _person_cols(w.kids, p["who"], rng, 0.85, "child_id", "la")
+    cols = _person_cols(kids, p["who"], rng, 0.85, "child_id", "la")
     cols |= {"plan_start_date": _dates(p["day"]), "plan_end_date": _dates(end),
              "initial_category": p["initial"], "latest_category": latest}
     return _finish(cols, p["la"], "plan_id", "CPP", 7, "plan_start_date")
 
 
 def _sim_cla_episodes(w: World, cp: pd.DataFrame) -> pd.DataFrame:
-    is_neglect = (cp["initial_category"] == "NEG") | (cp["latest_category"] == "NEG")
-    neglect_plans = cp[is_neglect]
-    parts = []
-    for la in w.las:
-        rng, span = w.rng("cla", la.code), w.kids.span(la)
-        dob, weight = w.kids.dob[span], np.exp(1.2 * w.kids.z[span])
-        plans = neglect_plans[neglect_plans["_la"] == la.code]
-        plan_who = plans["_who"].to_numpy() - span.start
-        plan_start = plans["plan_start_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        plan_end = plans["plan_end_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        for k in range(-40, w.n_quarters):
-            lo, hi = w.days(k)
-            who, day = _draw(rng, dob, weight, _count(rng, RATES["cla"], la), lo, hi, (0, 17))
-            reason = _pick(rng, {"S": 62, "P": 22, "L": 9, "T": 3, "B": 2, "U": 2}, len(who))
-            need = _pick(rng, {"N1": 67, "N2": 3, "N3": 2, "N4": 12, "N5": 4, "N6": 2, "N7": 2, "N8": 8},
-                         len(who))
-            # Half of new N1 care periods follow a neglect plan open in the year before.
-            recent = plan_who[(plan_start <= hi) & (plan_end >= lo - 365)]
-            linked = np.flatnonzero((reason == "S") & (need == "N1") & (rng.random(len(who)) < 0.5))
-            if len(recent) and len(linked):
-                chosen = recent[rng.integers(0, len(recent), len(linked))]
-                ok = (_age(dob[chosen], day[linked]) <= 17) & (dob[chosen] <= day[linked])
-                who[linked[ok]] = chosen[ok]
-            parts.append({"who": who + span.start, "day": day, "reason": reason, "need": need,
-                          "la": np.full(len(who), la.code, dtype=object)})
-    p = _concat(parts)
+    """Looked-after episodes from 10 years back (stock ~150 per 10,000), many after a neglect plan."""
+    kids = w.kids
+    plans = cp[(cp["initial_category"] == "NEG") | (cp["latest_category"] == "NEG")]
+    plan_who = plans["_who"].to_numpy()
+    plan_start, plan_end = (_day_numbers(plans[c]) for c in ("plan_start_date", "plan_end_date"))
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        dob, (lo, hi) = kids.dob[span], w.days(k)
+        who, day = _draw(rng, dob, np.exp(1.2 * kids.z[span]), _count(rng, RATES["cla"], la), lo, hi, (0, 17))
+        reason = _pick(rng, {"S": 62, "P": 22, "L": 9, "T": 3, "B": 2, "U": 2}, len(who))
+        need = _pick(rng, {"N1": 67, "N2": 3, "N3": 2, "N4": 12, "N5": 4, "N6": 2, "N7": 2, "N8": 8}, len(who))
+        # Half of new N1 care periods follow a neglect plan of the LA open in the year before.
+        recent = plan_who[(plan_start <= hi) & (plan_end >= lo - 365) & (plan_who >= span.start)
+                          & (plan_who < span.stop)] - span.start
+        linked = np.flatnonzero((reason == "S") & (need == "N1") & (rng.random(len(who)) < 0.5))
+        if len(recent) and len(linked):
+            chosen = recent[rng.integers(0, len(recent), len(linked))]
+            ok = (_age(dob[chosen], day[linked]) <= 17) & (dob[chosen] <= day[linked])
+            who[linked[ok]] = chosen[ok]
+        return {"who": who, "day": day, "reason": reason, "need": need}
+
+    p = _each_quarter(w, kids, "cla", -40, step)
     rng, n = w.rng("cla finish"), len(p["who"])
     end = p["day"] + _mixture(rng, n, [(0.3, 7, 180), (0.35, 181, 730), (0.35, 731, 2900)])
-    end = np.minimum(end, w.kids.dob[p["who"]] + 6574)
-    ceased = _pick(rng, {"X1": 30, "E4A": 15, "E13": 10, "E41": 5, "E45": 8, "E11": 5, "E8": 10,
-                         "E5": 7, "E3": 2, "text": 3}, n)
-    texts = np.array(["Returned home, to parents\nunder a supervision order", "Moved to live with aunt, "
-                      "see notes", "Placement ended – moved to kinship carer"], dtype=object)
+    end = np.minimum(end, kids.dob[p["who"]] + 6574)
+    ceased = _pick(rng, {"X1": 30, "E4A": 15, "E13": 10, "E41": 5, "E45": 8, "E11": 5, "E8": 10, "E5": 7, "E3": 2,
+                         "text": 3}, n)
+    texts = np.array(["Returned home, to parents\nunder a supervision order", "Moved to live with aunt, see notes",
+                      "Placement ended – moved to kinship carer"], dtype=object)
     ceased[ceased == "text"] = texts[rng.integers(0, len(texts), int((ceased == "text").sum()))]
-    cols = _person_cols(w.kids, p["who"], rng, 0.85, "child_id", "la")
+    cols = _person_cols(kids, p["who"], rng, 0.85, "child_id", "la")
     cols |= {"episode_start_date": _dates(p["day"]), "reason_new_episode": p["reason"],
-             "legal_status": _pick(rng, {"C2": 50, "C1": 12, "V2": 12, "E1": 6, "J2": 3, "L1": 3, "D1": 3,
-                                         "V3": 3, "V4": 3, "J1": 2, "J3": 1, "L2": 1, "L3": 1}, n),
+             "legal_status": _pick(rng, {"C2": 50, "C1": 12, "V2": 12, "E1": 6, "J2": 3, "L1": 3, "D1": 3, "V3": 3,
+                                         "V4": 3, "J1": 2, "J3": 1, "L2": 1, "L3": 1}, n),
              "category_of_need": p["need"], "episode_end_date": _dates(end), "reason_episode_ceased": ceased}
     return _finish(cols, p["la"], "episode_id", "CLA", 7, "episode_start_date")
 
 
 def _sim_early_help(w: World) -> pd.DataFrame:
-    parts = []
-    for la in w.las:
-        rng, span = w.rng("eh", la.code), w.kids.span(la)
-        dob, weight = w.kids.dob[span], np.exp(0.9 * w.kids.z[span])
-        for k in range(-4, w.n_quarters):
-            lo, hi = w.days(k)
-            who, day = _draw(rng, dob, weight, _count(rng, RATES["eh"], la), lo, hi, (0, 17))
-            share = _lerp(0.15, 0.27, w.trend(k)) if la.index == 0 else 0.18
-            parts.append({"who": who + span.start, "day": day, "neglect": rng.random(len(who)) < share,
-                          "la": np.full(len(who), la.code, dtype=object)})
-    p = _concat(parts)
+    """Early help assessments of 10-220 days; Hartlepool identifies neglect more often over time."""
+    kids = w.kids
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        lo, hi = w.days(k)
+        who, day = _draw(rng, kids.dob[span], np.exp(0.9 * kids.z[span]), _count(rng, RATES["eh"], la), lo, hi,
+                         (0, 17))
+        share = _lerp(0.15, 0.27, w.trend(k)) if la.index == 0 else 0.18
+        return {"who": who, "day": day, "neglect": rng.random(len(who)) < share}
+
+    p = _each_quarter(w, kids, "eh", -4, step)
     rng, n = w.rng("eh finish"), len(p["who"])
     done = p["day"] + _mixture(rng, n, [(0.7, 10, 45), (0.25, 46, 100), (0.05, 101, 220)])
-    factor_pool = np.array(["1B", "2B", "3A", "3B", "4A", "4B", "6A", "8B", "11A", "15A", "16A", "17A",
-                            "21", "22A"], dtype=object)
-    picks = factor_pool[rng.integers(0, len(factor_pool), (n, 2))]
-    factors = np.array([";".join(dict.fromkeys(([f"19{'ABC'[i % 3]}"] if neg else []) + list(pk[: 1 + i % 2])))
-                        for i, (neg, pk) in enumerate(zip(p["neglect"], picks))], dtype=object)
-    cols = _person_cols(w.kids, p["who"], rng, 0.8, "child_id", "la")
+    pool = np.array(["1B", "2B", "3A", "3B", "4A", "4B", "6A", "8B", "11A", "15A", "16A", "17A", "21", "22A"])
+    picks = pool[rng.integers(0, len(pool), (n, 2))]
+    factors = np.array([";".join(dict.fromkeys(([f"19{'ABC'[i % 3]}"] if neglect else []) + list(pk[: 1 + i % 2])))
+                        for i, (neglect, pk) in enumerate(zip(p["neglect"], picks))], dtype=object)
+    cols = _person_cols(kids, p["who"], rng, 0.8, "child_id", "la")
     cols |= {"assessment_start_date": _dates(p["day"]), "assessment_completed_date": _dates(done),
              "neglect_identified": np.where(p["neglect"], "Y", "N").astype(object),
              "factors": _blank_some(rng, factors, 0.85)}
     return _finish(cols, p["la"], "assessment_id", "EHA", 7, "assessment_start_date")
 
 
-def _care_spells(cla: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    as_days = lambda c: cla[c].to_numpy().astype("datetime64[D]").astype(np.int64)  # noqa: E731
-    return cla["_who"].to_numpy(), as_days("episode_start_date"), as_days("episode_end_date")
-
-
-def _missing_age_weight(age: np.ndarray) -> np.ndarray:
-    return np.interp(age, [7.5, 8, 11, 13, 14, 17.9], [0, 0.15, 0.35, 0.8, 1, 1])
+def _day_numbers(values: pd.Series) -> np.ndarray:
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
 def _sim_missing(w: World, cla: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Police missing reports and the LA missing episodes of the same children."""
-    parts = []
-    care_who, care_start, care_end = _care_spells(cla)
-    for la in w.las:
-        rng, span = w.rng("missing", la.code), w.kids.span(la)
-        dob, z = w.kids.dob[span], w.kids.z[span]
-        for k in range(w.n_quarters):
-            lo, hi = w.days(k)
-            in_care = care_who[(care_start <= (lo + hi) // 2) & (care_end >= (lo + hi) // 2)]
-            care = np.zeros(len(dob), dtype=bool)
-            care[in_care[(in_care >= span.start) & (in_care < span.stop)] - span.start] = True
-            # A fifth of reports are one-offs across all children; the rest come from the few
-            # children (high risk, or in care) who go missing again and again.
-            ages = _missing_age_weight((lo + (hi - lo) // 2 - dob) / 365.25)
-            general, repeat = ages * np.exp(0.5 * z), ages * ((z > 2.4) | (care & (z > 0.8))) * np.exp(z)
-            weight = 0.12 * general / general.sum() + 0.88 * repeat / repeat.sum()
-            who, day = _draw(rng, dob, weight, _count(rng, RATES["missing"], la), lo, hi, (0, 17))
-            within = _lerp(0.55, 0.85, w.trend(k)) if la.index == 0 else 0.7
-            parts.append({"who": who + span.start, "day": day, "care": care[who],
-                          "within": np.full(len(who), within), "la": np.full(len(who), la.code, dtype=object)})
-    p = _concat(parts)
+    kids = w.kids
+    care_who, care_start, care_end = cla["_who"].to_numpy(), *(_day_numbers(cla[c]) for c in (
+        "episode_start_date", "episode_end_date"))
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        dob, z, (lo, hi) = kids.dob[span], kids.z[span], w.days(k)
+        mid = lo + (hi - lo) // 2
+        care = np.zeros(len(dob), dtype=bool)
+        in_care = care_who[(care_start <= mid) & (care_end >= mid)]
+        care[in_care[(in_care >= span.start) & (in_care < span.stop)] - span.start] = True
+        # An eighth of reports are one-offs across all children; the rest come from the few
+        # children (high risk, or in care) who go missing again and again.
+        ages = np.interp((mid - dob) / 365.25, [7.5, 8, 11, 13, 14, 17.9], [0, 0.15, 0.35, 0.8, 1, 1])
+        general, repeat = ages * np.exp(0.5 * z), ages * ((z > 2.4) | (care & (z > 0.8))) * np.exp(z)
+        weight = 0.12 * general / general.sum() + 0.88 * repeat / repeat.sum()
+        who, day = _draw(rng, dob, weight, _count(rng, RATES["missing"], la), lo, hi, (0, 17))
+        within = _lerp(0.55, 0.85, w.trend(k)) if la.index == 0 else 0.7
+        return {"who": who, "day": day, "care": care[who], "within": np.full(len(who), within)}
+
+    p = _each_quarter(w, kids, "missing", 0, step)
     rng, n = w.rng("missing finish"), len(p["who"])
     reported = _seconds(p["day"], _clock(rng, n))
     found = reported + (np.clip(rng.lognormal(np.log(9), 1.0, n), 1.2, 480) * 3600).astype("timedelta64[s]")
-    risk = w.kids.z[p["who"]] + rng.normal(0, 0.8, n)
-    cols = _person_cols(w.kids, p["who"], rng, 0.75, "person_id", "police")
+    risk = kids.z[p["who"]] + rng.normal(0, 0.8, n)
+    cols = _person_cols(kids, p["who"], rng, 0.75, "person_id", "police")
     cols |= {"reported_missing_at": reported, "found_at": found,
              "risk_grading": np.select([risk > 2.2, risk > 0.6], ["HIGH", "MEDIUM"], "LOW").astype(object),
              "from_care": np.where(p["care"], "Y", "N").astype(object), "_within": p["within"]}
     police = _finish(cols, p["la"], "report_id", "MR", 8, "reported_missing_at")
-    # LA episodes: most police reports, starting before the report and ending after the find.
-    rep = police[rng.random(len(police)) < 0.92]
-    m = len(rep)
-    start = rep["reported_missing_at"].to_numpy() - rng.integers(1800, 6 * 3600, m).astype("timedelta64[s]")
-    end = rep["found_at"].to_numpy() + rng.integers(0, 5400, m).astype("timedelta64[s]")
-    # Absences: shorter, not reported to police, by the same children.
+    return police, _la_missing_episodes(w, police, rng)
+
+
+def _la_missing_episodes(w: World, police: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """92% of police reports (starting before the report, ending after the find) plus absences
+    of the same children, a quarter as many, not reported to police."""
+    reports = police[rng.random(len(police)) < 0.92]
     absent = police.iloc[np.sort(rng.choice(len(police), size=len(police) // 4))]
-    a_start = absent["reported_missing_at"].to_numpy() + rng.integers(-20, 21, len(absent)).astype(
-        "timedelta64[D]")
-    window = np.datetime64(w.quarters[0].start_date), np.datetime64(w.quarters[-1].end_date)
-    a_start = np.clip(a_start, window[0], window[1]).astype("datetime64[s]")
-    a_start = np.maximum(a_start, absent["dob"].to_numpy() + np.timedelta64(8 * 366, "D"))
-    a_end = a_start + rng.integers(3600, 14 * 3600, len(absent)).astype("timedelta64[s]")
-    who = np.r_[rep["_who"].to_numpy(), absent["_who"].to_numpy()]
-    kind = np.r_[np.full(m, "M", dtype=object), np.full(len(absent), "A", dtype=object)]
-    start, end = np.r_[start, a_start], np.r_[end, a_end]
-    within = np.r_[rep["_within"].to_numpy(), np.full(len(absent), 0.7)]
-    k = len(who)
-    offered = rng.random(k) < np.where(kind == "M", 0.95, 0.3)
-    accepted = np.where(offered, _pick(rng, {"Y": 75, "N": 20, "": 5}, k), "")
-    delay = np.where(rng.random(k) < within, rng.integers(0, 4, k), rng.integers(4, 22, k))
+    m, a = len(reports), len(absent)
+    start = reports["reported_missing_at"].to_numpy() - rng.integers(1800, 6 * 3600, m).astype("timedelta64[s]")
+    end = reports["found_at"].to_numpy() + rng.integers(0, 5400, m).astype("timedelta64[s]")
+    a_start = absent["reported_missing_at"].to_numpy() + rng.integers(-20, 21, a).astype("timedelta64[D]")
+    a_start = np.clip(a_start, np.datetime64(w.quarters[0].start_date), np.datetime64(w.quarters[-1].end_date))
+    a_start = np.maximum(a_start, absent["dob"].to_numpy() + np.timedelta64(8 * 366, "D")).astype("datetime64[s]")
+    start, end = np.r_[start, a_start], np.r_[end, a_start + rng.integers(3600, 14 * 3600, a).astype("timedelta64[s]")]
+    kind = np.r_[np.full(m, "M", dtype=object), np.full(a, "A", dtype=object)]
+    within, n = np.r_[reports["_within"].to_numpy(), np.full(a, 0.7)], m + a
+    offered = rng.random(n) < np.where(kind == "M", 0.95, 0.3)
+    accepted = np.where(offered, _pick(rng, {"Y": 75, "N": 20, "": 5}, n), "")
+    delay = np.where(rng.random(n) < within, rng.integers(0, 4, n), rng.integers(4, 22, n))  # days to the RHI
     rhi = np.where(accepted == "Y", end.astype("datetime64[D]") + delay.astype("timedelta64[D]"),
                    np.datetime64("NaT")).astype("datetime64[s]")
-    cols = _person_cols(w.kids, who, rng, 0.0, "child_id", "la")
+    cols = _person_cols(w.kids, np.r_[reports["_who"].to_numpy(), absent["_who"].to_numpy()], rng, 0, "child_id", "la")
     del cols["nhs_number"]
     cols |= {"missing_or_away": kind, "missing_start": start, "missing_end": end,
              "rhi_offered": np.where(offered, "Y", "N").astype(object),
              "rhi_accepted": np.where(accepted == "", None, accepted).astype(object), "rhi_date": rhi}
-    la_codes = np.r_[rep["la_code"].to_numpy(), absent["la_code"].to_numpy()]
-    return police, _finish(cols, la_codes, "episode_id", "MEP", 7, "missing_start")
+    la_codes = np.r_[reports["la_code"].to_numpy(), absent["la_code"].to_numpy()]
+    return _finish(cols, la_codes, "episode_id", "MEP", 7, "missing_start")
 
 
 def _sim_vemt(w: World, police_missing: pd.DataFrame) -> pd.DataFrame:
-    parts = []
+    """Exploitation screenings of 10-17s, favouring high-risk children just reported missing."""
+    kids = w.kids
+    missing_who = police_missing["_who"].to_numpy()
     missing_q = w.qidx(police_missing["reported_missing_at"].to_numpy())
-    for la in w.las:
-        rng, span = w.rng("vemt", la.code), w.kids.span(la)
-        dob, base = w.kids.dob[span], np.exp(1.8 * w.kids.z[span])
-        for k in range(w.n_quarters):
-            lo, hi = w.days(k)
-            recent = np.zeros(len(dob), dtype=bool)
-            who_missing = police_missing["_who"].to_numpy()[(missing_q >= k - 1) & (missing_q <= k)]
-            recent[who_missing[(who_missing >= span.start) & (who_missing < span.stop)] - span.start] = True
-            who, day = _draw(rng, dob, base * (1 + 4 * recent), _count(rng, RATES["vemt"], la), lo, hi,
-                             (10, 17), lambda a: (a >= 9.5).astype(float))
-            parts.append({"who": who + span.start, "day": day, "recent": recent[who],
-                          "la": np.full(len(who), la.code, dtype=object)})
-    p = _concat(parts)
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        dob, (lo, hi) = kids.dob[span], w.days(k)
+        recent = np.zeros(len(dob), dtype=bool)  # reported missing this quarter or last
+        was_missing = missing_who[(missing_q >= k - 1) & (missing_q <= k)]
+        recent[was_missing[(was_missing >= span.start) & (was_missing < span.stop)] - span.start] = True
+        weight = np.exp(1.8 * kids.z[span]) * (1 + 4 * recent)
+        who, day = _draw(rng, dob, weight, _count(rng, RATES["vemt"], la), lo, hi, (10, 17))
+        return {"who": who, "day": day, "recent": recent[who]}
+
+    p = _each_quarter(w, kids, "vemt", 0, step)
     rng, n = w.rng("vemt finish"), len(p["who"])
-    score = w.kids.z[p["who"]] + rng.normal(0, 0.7, n)
+    score = kids.z[p["who"]] + rng.normal(0, 0.7, n)
     level = np.select([score > 3.2, score > 2.25, score > 1.0], ["HIGH", "MEDIUM", "LOW"], "NONE").astype(object)
-    risky = np.isin(level, ["MEDIUM", "HIGH"])
+    risky, low = np.isin(level, ["MEDIUM", "HIGH"]), level == "LOW"
 
     def yes(p_yes: np.ndarray) -> np.ndarray:
         return np.where(rng.random(n) < p_yes, "Y", "N").astype(object)
 
-    cols = _person_cols(w.kids, p["who"], rng, 0.8, "child_id", "la")
+    cols = _person_cols(kids, p["who"], rng, 0.8, "child_id", "la")
     cols |= {"screening_date": _dates(p["day"]), "risk_level": level,
              "missing_concern": yes(np.where(p["recent"], 0.9, 0.05)),
-             "exploitation_concern": yes(np.where(risky, 0.75, np.where(level == "LOW", 0.2, 0.05))),
+             "exploitation_concern": yes(np.where(risky, 0.75, np.where(low, 0.2, 0.05))),
              "trafficking_concern": yes(np.where(level == "HIGH", 0.12, np.where(risky, 0.04, 0.005))),
-             "holistic_plan": yes(np.where(risky, 0.6, np.where(level == "LOW", 0.2, 0.05)))}
+             "holistic_plan": yes(np.where(risky, 0.6, np.where(low, 0.2, 0.05)))}
     return _finish(cols, p["la"], "screening_id", "VS", 7, "screening_date")
 
 
@@ -652,25 +667,22 @@ def _household_children(kids: People, houses: np.ndarray) -> tuple[np.ndarray, n
 
 
 def _sim_domestic_abuse(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
-    parts = []
+    """Incidents against household adults (high-risk households repeat) and the children present."""
     adults = w.adults
-    for la in w.las:
-        rng, span = w.rng("da", la.code), adults.span(la)
-        youngest = adults.youngest[span]
-        weight = np.exp(1.3 * adults.z[span])
-        for k in range(w.n_quarters):
-            lo, hi = w.days(k)
-            mid = (lo + hi) // 2
-            active = (youngest <= mid) & (mid - youngest < 18.5 * 365.25)  # a child 0-18 at home
-            n = _count(rng, RATES["da"], la)
-            n_kids = rng.binomial(n, 0.55)
-            with_kids = rng.choice(len(weight), n_kids, p=weight * active / (weight * active).sum())
-            without = rng.choice(len(weight), n - n_kids, p=weight * ~active / (weight * ~active).sum())
-            present = _lerp(0.78, 0.62, w.trend(k)) if la.index == 0 else 0.72
-            parts.append({"who": np.r_[with_kids, without] + span.start, "day": rng.integers(lo, hi + 1, n),
-                          "present": np.r_[rng.random(n_kids) < present, np.zeros(n - n_kids, bool)],
-                          "la": np.full(n, la.code, dtype=object)})
-    p = _concat(parts)
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        (lo, hi), youngest, weight = w.days(k), adults.youngest[span], np.exp(1.3 * adults.z[span])
+        mid = (lo + hi) // 2
+        active = (youngest <= mid) & (mid - youngest < 18.5 * 365.25)  # a child 0-18 lives there
+        n = _count(rng, RATES["da"], la)
+        n_kids = rng.binomial(n, 0.55)
+        with_kids = rng.choice(len(weight), n_kids, p=weight * active / (weight * active).sum())
+        without = rng.choice(len(weight), n - n_kids, p=weight * ~active / (weight * ~active).sum())
+        present = _lerp(0.78, 0.62, w.trend(k)) if la.index == 0 else 0.72
+        return {"who": np.r_[with_kids, without], "day": rng.integers(lo, hi + 1, n),
+                "present": np.r_[rng.random(n_kids) < present, np.zeros(n - n_kids, bool)]}
+
+    p = _each_quarter(w, adults, "da", 0, step)
     rng, n = w.rng("da finish"), len(p["who"])
     score = adults.z[p["who"]] + rng.normal(0, 0.8, n)
     dash = np.select([score > 2.8, score > 1.6], ["HIGH", "MEDIUM"], "STANDARD").astype(object)
@@ -680,96 +692,85 @@ def _sim_domestic_abuse(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
                          "victim_id": _ids("CP", adults.police_no[p["who"]], 8), "dash_risk": dash,
                          "marac_referral": np.where(marac, "Y", "N").astype(object),
                          "crime_recorded": np.where(crime, "Y", "N").astype(object),
-                         "_who": p["who"], "_present": p["present"]},
-                        p["la"], "incident_id", "DA", 8, "reported_at")
-    # Children present: the victim's household children aged 0-18 that day.
+                         "_who": p["who"], "_present": p["present"]}, p["la"], "incident_id", "DA", 8, "reported_at")
+    # Children present: the victim's household children aged 0-18 that day (18 only rarely).
     flagged = incidents[incidents["_present"]]
     row, kid = _household_children(w.kids, adults.household[flagged["_who"].to_numpy()])
     day = flagged["reported_at"].to_numpy()[row].astype("datetime64[D]").astype(np.int64)
     age = _age(w.kids.dob[kid], day)
     keep = (w.kids.dob[kid] <= day) & (age <= 18) & (rng.random(len(kid)) < np.where(age == 18, 0.25, 0.85))
     row, kid = row[keep], kid[keep]
-    cols = _person_cols(w.kids, kid, rng, 0.65, "person_id", "police")
-    children = pd.DataFrame({"incident_id": flagged["incident_id"].to_numpy()[row], **cols,
-                             "_event": flagged["reported_at"].to_numpy()[row],
-                             "_la": flagged["la_code"].to_numpy()[row]})
+    children = pd.DataFrame({"incident_id": flagged["incident_id"].to_numpy()[row],
+                             **_person_cols(w.kids, kid, rng, 0.65, "person_id", "police"),
+                             "_event": flagged["reported_at"].to_numpy()[row]})
     incidents["_has_children"] = incidents["incident_id"].isin(children["incident_id"])
     return incidents.drop(columns=["_present"]), children
 
 
 def _sim_ae(w: World) -> pd.DataFrame:
-    parts = []
-    for la in w.las:
-        rng, span = w.rng("ae", la.code), w.kids.span(la)
-        dob, weight = w.kids.dob[span], np.exp(0.5 * w.kids.z[span])
-        for k in range(w.n_quarters):
-            lo, hi = w.days(k)
-            who, day = _draw(rng, dob, weight, _count(rng, RATES["ae"], la), lo, hi, (0, 24),
-                             lambda a: np.interp(a, [0, 4, 5, 14, 15, 25], [1.6, 1.6, 0.8, 0.8, 1.2, 1.2]))
-            parts.append({"who": who + span.start, "day": day, "la": np.full(len(who), la.code, dtype=object)})
-    p = _concat(parts)
+    """A&E attendances of 0-24s; self-harm, alcohol and drugs follow the latent risk (A&E by trust)."""
+    kids = w.kids
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        lo, hi = w.days(k)
+        who, day = _draw(rng, kids.dob[span], np.exp(0.5 * kids.z[span]), _count(rng, RATES["ae"], la), lo, hi,
+                         (0, 24), lambda a: np.interp(a, [0, 4, 5, 14, 15, 25], [1.6, 1.6, 0.8, 0.8, 1.2, 1.2]))
+        return {"who": who, "day": day}
+
+    p = _each_quarter(w, kids, "ae", 0, step)
     rng, n = w.rng("ae finish"), len(p["who"])
-    age = _age(w.kids.dob[p["who"]], p["day"])
-    reasons = ["INJURY", "ILLNESS", "OTHER", "ASSAULT", "SELF_HARM", "ALCOHOL", "DRUGS"]
-    risk = np.exp(0.9 * w.kids.z[p["who"]])[:, None]
-    older = (age >= 12)[:, None]
-    probs = np.where(older, [0.38, 0.42, 0.08, 0.04, 0.03, 0.03, 0.02], [0.45, 0.5, 0.05, 0.0, 0, 0, 0])
-    probs[:, 3:] *= risk
+    age = _age(kids.dob[p["who"]], p["day"])
+    reasons = np.array(["INJURY", "ILLNESS", "OTHER", "ASSAULT", "SELF_HARM", "ALCOHOL", "DRUGS"], dtype=object)
+    probs = np.where((age >= 12)[:, None], [0.38, 0.42, 0.08, 0.04, 0.03, 0.03, 0.02], [0.45, 0.5, 0.05, 0, 0, 0, 0])
+    probs[:, 3:] *= np.exp(0.9 * kids.z[p["who"]])[:, None]  # risky reasons follow the latent risk
     probs /= probs.sum(axis=1, keepdims=True)
-    reason = np.array(reasons, dtype=object)[(rng.random((n, 1)) > probs.cumsum(axis=1)).sum(axis=1).clip(0, 6)]
+    reason = reasons[(rng.random((n, 1)) > probs.cumsum(axis=1)).sum(axis=1).clip(0, 6)]
     flagged = np.isin(reason, ["SELF_HARM", "ALCOHOL", "DRUGS", "ASSAULT"]) & (age < 18)
-    referral = rng.random(n) < np.where(flagged, 0.3, 0.02)
-    cols = _person_cols(w.kids, p["who"], rng, 1.0, None, "")
+    cols = _person_cols(kids, p["who"], rng, 1.0, None, "")
     cols |= {"arrived_at": _seconds(p["day"], _clock(rng, n)), "attendance_reason": reason,
-             "safeguarding_referral": np.where(referral, "Y", "N").astype(object)}
+             "safeguarding_referral": np.where(rng.random(n) < np.where(flagged, 0.3, 0.02), "Y", "N").astype(object)}
     frame = _finish(cols, p["la"], "attendance_id", "AE", 8, "arrived_at")
     trust = frame["la_code"].map({la.code: la.trust for la in w.las})
     frame["attendance_id"] = trust.str[:2] + frame["attendance_id"].str[2:]
-    frame["_la"] = trust
-    return frame
+    return frame.assign(_la=trust)
 
 
 def _sim_treatment(w: World) -> pd.DataFrame:
-    parts = []
+    """Adult treatment episodes from 2 years back: referral, start (often within 28 days), discharge."""
     adults = w.adults
-    for la in w.las:
-        rng, span = w.rng("treatment", la.code), adults.span(la)
-        dob, weight = adults.dob[span], np.exp(1.0 * adults.z[span])
-        is_female = adults.sex[span] == "F"
-        for k in range(-8, w.n_quarters):
-            lo, hi = w.days(k)
-            n = _count(rng, RATES["treatment"], la)
-            who, day = _draw(rng, dob, weight, n, lo, hi, (18, 64))
-            # Perinatal referrals: mothers who are pregnant or have a baby under 18 months.
-            baby_age = ((lo + hi) // 2 - adults.youngest[span]) / 365.25
-            mothers = is_female & (baby_age > -0.6) & (baby_age < 1.5)
-            mums, mum_day = _draw(rng, dob, weight * mothers, rng.binomial(n, 0.08), lo, hi, (18, 50))
-            parts.append({"who": np.r_[who, mums] + span.start, "day": np.r_[day, mum_day],
-                          "perinatal": np.r_[np.zeros(len(who), bool), np.ones(len(mums), bool)],
-                          "la": np.full(len(who) + len(mums), la.code, dtype=object)})
-    p = _concat(parts)
+
+    def step(la: LocalAuthority, k: int, rng: np.random.Generator, span: slice) -> dict[str, np.ndarray]:
+        dob, weight, (lo, hi) = adults.dob[span], np.exp(adults.z[span]), w.days(k)
+        n = _count(rng, RATES["treatment"], la)
+        who, day = _draw(rng, dob, weight, n, lo, hi, (18, 64))
+        # Perinatal referrals: mothers who are pregnant or have a baby under 18 months.
+        baby_age = ((lo + hi) // 2 - adults.youngest[span]) / 365.25
+        mothers = (adults.sex[span] == "F") & (baby_age > -0.6) & (baby_age < 1.5)
+        mums, mum_day = _draw(rng, dob, weight * mothers, rng.binomial(n, 0.08), lo, hi, (18, 50))
+        return {"who": np.r_[who, mums], "day": np.r_[day, mum_day],
+                "perinatal": np.r_[np.zeros(len(who), bool), np.ones(len(mums), bool)]}
+
+    p = _each_quarter(w, adults, "treatment", -8, step)
     rng, n = w.rng("treatment finish"), len(p["who"])
     youngest_age = (p["day"] - np.nan_to_num(adults.youngest[p["who"]], nan=-1e9)) / 365.25
     with_kids = ((youngest_age >= 0) & (youngest_age < 18)) | p["perinatal"]
     service = _pick(rng, {"SUBSTANCE_MISUSE": 54, "ADULT_MENTAL_HEALTH": 46}, n)
     service[p["perinatal"]] = "PERINATAL_MENTAL_HEALTH"
-    lives = rng.random(n) < np.where(with_kids, 0.9, 0.03)
     misuse = service == "SUBSTANCE_MISUSE"
-    quick = rng.random(n) < np.where(misuse, 0.8, 0.65)
-    start = p["day"] + np.where(quick, rng.integers(1, 29, n), rng.integers(29, 121, n))
+    start = p["day"] + np.where(rng.random(n) < np.where(misuse, 0.8, 0.65), rng.integers(1, 29, n),
+                                rng.integers(29, 121, n))
     end = start + np.where(misuse, rng.integers(40, 421, n), rng.integers(30, 301, n))
     reason = np.where(misuse, _pick(rng, {"COMPLETED": 45, "DROPPED_OUT": 33, "TRANSFERRED": 10, "DECLINED": 5,
                                           "OTHER": 7}, n),
-                      _pick(rng, {"COMPLETED": 60, "DROPPED_OUT": 20, "TRANSFERRED": 10, "DECLINED": 4,
-                                  "OTHER": 6}, n)).astype(object)
+                      _pick(rng, {"COMPLETED": 60, "DROPPED_OUT": 20, "TRANSFERRED": 10, "DECLINED": 4, "OTHER": 6},
+                            n)).astype(object)
     cols = _person_cols(adults, p["who"], rng, 0.9, "client_id", "health")
     del cols["dob"], cols["sex"]
-    cols |= {"service": service, "lives_with_children": np.where(lives, "Y", "N").astype(object),
+    cols |= {"service": service,
+             "lives_with_children": np.where(rng.random(n) < np.where(with_kids, 0.9, 0.03), "Y", "N").astype(object),
              "referral_date": _dates(p["day"]), "treatment_start_date": _dates(start),
              "discharge_date": _dates(end), "discharge_reason": reason}
-    frame = _finish(cols, p["la"], "episode_id", "TE", 8, "referral_date")
-    frame["_la"] = "all"
-    return frame
+    return _finish(cols, p["la"], "episode_id", "TE", 8, "referral_date").assign(_la="all")
 
 
 # Dates filled in only once they have happened: (column, {dependent column: value while hidden}).
@@ -783,7 +784,7 @@ REVEALS: dict[str, list[tuple[str, dict[str, object]]]] = {
     "health_treatment_episodes": [("treatment_start_date", {"discharge_date": None, "discharge_reason": None}),
                                   ("discharge_date", {"discharge_reason": None})],
 }
-_ANCHORS = {"la_early_help_assessments": "assessment_start_date", "police_da_children": "_event"}
+_ANCHORS = {"la_early_help_assessments": "assessment_start_date"}  # sent from the start, not the event
 
 
 def _schedule(w: World, name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -805,6 +806,7 @@ def _schedule(w: World, name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rows_in_quarter(name: str, frame: pd.DataFrame, k: int, quarter: Quarter) -> pd.DataFrame:
+    """The records quarter k sends, as known at its end (later dates blank)."""
     rows = frame[(frame["_first"] <= k) & (frame["_last"] >= k)].copy()
     cutoff = np.datetime64(quarter.end_date) + np.timedelta64(1, "D")
     for column, dependents in REVEALS.get(name, []):
@@ -1241,6 +1243,8 @@ def _file_label(name: str, label: str) -> str:
 
 
 def _simulate(w: World) -> dict[str, pd.DataFrame]:
+    """Every extract's records, with the quarters whose files send them (``_first``..``_last``)
+    and the file they go in (``_la``: LA code, trust, or one file for the force / the service)."""
     cp = _sim_cp_plans(w)
     cla = _sim_cla_episodes(w, cp)
     police_missing, la_missing = _sim_missing(w, cla)
@@ -1271,10 +1275,17 @@ def _world(n_las: int, seed: int, first: Quarter, last: Quarter) -> World:
 def generate_demo(raw_dir: Path, reference_dir: Path, *, n_las: int = 4, seed: int = DEFAULT_SEED,
                   first: Quarter = Quarter.parse("2017-18 Q1"), last: Quarter = Quarter.parse("2019-20 Q4"),
                   ) -> DemoSummary:
-    """Write every extract for every quarter ``first..last``, the population file and the manifest.
+    """Write a demo dataset and return what was written.
 
-    Files of the contract's extracts already in the period folders are replaced; other files are
-    left alone.
+    - ``raw_dir/<period id>/<extract>[--<LA or trust>].csv|xlsx``: all ten extracts for every
+      quarter ``first..last`` (extract files already in those folders are replaced, other files
+      and folders are left alone, so point it at an empty folder or an earlier demo);
+    - ``raw_dir/_demo/planted_errors.csv``: one row per planted error (``MANIFEST_COLUMNS``);
+    - ``reference_dir/population.csv``: ``la_code, year, age, persons`` for ages 0-24 and the
+      calendar years from ``first``'s start to ``last``'s financial year.
+
+    ``n_las`` 1-4 takes the first Tees LAs; more adds synthetic LAs ``E06000005``... (40 gives a
+    pan-regional set about 12 times the volume). Same arguments, same bytes.
     """
     raw_dir, reference_dir = Path(raw_dir), Path(reference_dir)
     w = _world(n_las, seed, first, last)
@@ -1339,7 +1350,7 @@ def _write_file(w: World, path: Path, f: _File, style: _Style, k: int) -> int:
     """Write one file; return its header's row number."""
     header, cells = _render(f, style, w.rng("render", k, f.extract.name, f.label))
     if style.is_xlsx:
-        sender = {la.code: la.name for la in w.las}.get(f.label) or TRUST_NAMES.get(f.label, "Tees health services")
+        sender = {la.code: la.name for la in w.las}.get(f.label) or SENDERS.get(f.label, f"Trust {f.label}")
         at = _header_row(style)
         titles = [(1, [f"{sender} – {f.extract.title}"]), (2, [f"Period: {w.quarter(k).label}"])]
         rows = (titles if style.layout == "titled" else []) + [(at, header)]

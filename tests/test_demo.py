@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -107,15 +110,36 @@ class Row:
     values: dict[str, object]  # typed: text / datetime / None / BAD
 
 
+@cache
+def typed_value(kind: str, value: object) -> object:
+    """A cell as the contract reads it: datetime / BAD for dates, upper-cased codes and ids, text."""
+    if kind in ("date", "datetime"):
+        return parse_date(value, kind == "datetime")
+    value = text(value)
+    return value.upper() if value and kind == "upper" else value
+
+
 def typed(extract: Extract, cells: dict[str, object]) -> dict[str, object]:
-    out = {}
-    for c in extract.columns:
-        if c.type in ("date", "datetime"):
-            out[c.name] = parse_date(cells[c.name], c.type == "datetime")
-        else:
-            value = text(cells[c.name])
-            out[c.name] = value.upper() if value and (c.type == "code" or c.identifier == "person_id") else value
-    return out
+    return {name: typed_value(kind, cells[name]) for name, kind in _kinds(extract.name)}
+
+
+@cache
+def _kinds(name: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c.name, c.type if c.type in ("date", "datetime") else "upper"
+                  if c.type == "code" or c.identifier == "person_id" else "text") for c in CONTRACT[name].columns)
+
+
+@cache
+def nhs_ok(value: str) -> bool:
+    """Modulus 11, written out independently of the generator."""
+    digits = value.replace(" ", "")
+    if not re.fullmatch(r"\d{10}", digits):
+        return False
+    check = 11 - sum(int(d) * weight for d, weight in zip(digits[:9], range(10, 1, -1))) % 11
+    return check != 10 and check % 11 == int(digits[9])
+
+
+EARLIEST = datetime(2000, 1, 1)
 
 
 def row_problems(row: Row, extract: Extract, quarter: Quarter, parent_time: datetime | None
@@ -129,21 +153,21 @@ def row_problems(row: Row, extract: Extract, quarter: Quarter, parent_time: date
                 found.append((c.name, RowRule.REQUIRED_MISSING, "quarantine"))
         elif value is BAD:
             found.append((c.name, RowRule.UNPARSEABLE_DATE, "quarantine"))
-        elif isinstance(value, datetime) and c.identifier != "dob" and value < datetime(2000, 1, 1):
+        elif isinstance(value, datetime) and c.identifier != "dob" and value < EARLIEST:
             found.append((c.name, RowRule.IMPOSSIBLE_DATE, "quarantine"))
         elif c.type == "code" and value not in c.codes:
             found.append((c.name, RowRule.UNKNOWN_CODE, "quarantine"))
         elif c.type == "la_code" and not re.fullmatch(r"E0[6-9]\d{6}", value):
             found.append((c.name, RowRule.UNKNOWN_CODE, "quarantine"))
-        elif c.identifier == "nhs_number" and not is_valid_nhs_number(value):
+        elif c.identifier == "nhs_number" and not nhs_ok(value):
             found.append((c.name, RowRule.INVALID_NHS_NUMBER, "quarantine" if c.required else "warning"))
-    usable = lambda name: isinstance(v.get(name), datetime) and v[name] >= datetime(2000, 1, 1)  # noqa: E731
+    usable = lambda name: isinstance(v.get(name), datetime) and v[name] >= EARLIEST  # noqa: E731
     for c in extract.columns:
         if c.not_before and usable(c.name) and usable(c.not_before) and v[c.name].date() < v[c.not_before].date():
             found.append((c.name, RowRule.END_BEFORE_START, "quarantine"))
     compared = parent_time if extract.parent else v.get(extract.date_compared_with_dob or "")
     dob = v.get("dob")
-    if isinstance(dob, datetime) and isinstance(compared, datetime) and compared >= datetime(2000, 1, 1):
+    if isinstance(dob, datetime) and isinstance(compared, datetime) and compared >= EARLIEST:
         if dob.date() > compared.date() + timedelta(days=extract.unborn_days):
             found.append(("dob", RowRule.DOB_AFTER_EVENT, "quarantine"))
     if extract.event_date and usable(extract.event_date) and v[extract.event_date].date() > quarter.end_date:
@@ -172,6 +196,11 @@ def load_demo(raw: Path, reference: Path, summary: DemoSummary) -> Demo:
     return Demo(raw, reference, summary, dict(rows), manifest)
 
 
+@cache
+def _quarter(period: str) -> Quarter:
+    return Quarter.parse(period)
+
+
 def detect_all(demo: Demo) -> set[tuple]:
     """Every rule broken anywhere, found by this module's own reading of the contract."""
     found: set[tuple] = set()
@@ -191,7 +220,7 @@ def detect_all(demo: Demo) -> set[tuple]:
                 if incident not in every_incident:
                     found.add((row.period, row.file_name, row.row_number, "incident_id", str(RowRule.ORPHAN),
                                "quarantine"))
-            for problem in row_problems(row, extract, Quarter.parse(row.period), parent_time):
+            for problem in row_problems(row, extract, _quarter(row.period), parent_time):
                 found.add((row.period, row.file_name, row.row_number, *problem))
             key = tuple((row.values[k] or "").upper() for k in extract.key)
             if key in seen[row.period]:
@@ -209,7 +238,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 
 def frame(demo: Demo, name: str, **filters: str) -> pd.DataFrame:
-    """The staged (not planted) rows of an extract as typed columns, latest period winning."""
+    """The rows of an extract without a planted error (what staging keeps), typed, with their period;
+    ``latest`` then keeps each key's row from the latest period."""
     planted = set(zip(demo.manifest["file_name"], demo.manifest["row_number"], demo.manifest["period"]))
     records = [{"period": r.period, **r.values} for r in demo.rows[name]
                if (r.file_name, r.row_number, r.period) not in planted]
@@ -231,15 +261,21 @@ def latest(records: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    """Two runs, the second in a fresh interpreter with another hash seed, write the same bytes."""
+    quarter = Quarter.parse("2019-20 Q1")
+    generate_demo(tmp_path / "a" / "raw", tmp_path / "a" / "ref", n_las=7, first=quarter, last=quarter)
+    script = ("import sys; from pathlib import Path; from pipelines.demo import generate_demo; "
+              "from pipelines.periods import Quarter; q = Quarter.parse('2019-20 Q1'); "
+              "generate_demo(Path(sys.argv[1]) / 'raw', Path(sys.argv[1]) / 'ref', n_las=7, first=q, last=q)")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "b")], check=True,
+                   env={**os.environ, "PYTHONHASHSEED": "12345"})
     digests = []
     for run in ("a", "b"):
-        generate_demo(tmp_path / run / "raw", tmp_path / run / "ref", n_las=7, first=Quarter.parse("2018-19 Q4"),
-                      last=Quarter.parse("2019-20 Q1"))
         files = sorted(p for p in (tmp_path / run).rglob("*") if p.is_file())
         digests.append({str(p.relative_to(tmp_path / run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
     assert digests[0] == digests[1]
-    assert len(digests[0]) == 2 * (5 * 7 + 3 + 1 + 4) + 2  # per quarter: LA x 7, police, treatment, A&E trusts
-    assert "raw/2018-19-Q4/la_cp_plans--E06000007.xlsx" in digests[0]  # synthetic LAs: every 4th sends XLSX
+    assert len(digests[0]) == 5 * 7 + 3 + 1 + 4 + 2  # LA x 7, police, treatment, A&E trusts; population, manifest
+    assert "raw/2019-20-Q1/la_cp_plans--E06000007.xlsx" in digests[0]  # synthetic LAs: every 4th sends XLSX
     assert "raw/2019-20-Q1/health_ae_attendances--TR02.xlsx" in digests[0]  # synthetic trusts: pairs of LAs
 
 
@@ -249,6 +285,14 @@ def test_a_different_seed_gives_different_data(tmp_path: Path) -> None:
     generate_demo(tmp_path / "b", tmp_path / "rb", seed=2, **kwargs)
     name = "2018-19-Q1/la_cp_plans--E06000001.csv"
     assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "b" / name).read_bytes()
+
+
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="n_las"):
+        generate_demo(tmp_path / "raw", tmp_path / "ref", n_las=0)
+    with pytest.raises(ValueError, match="before"):
+        generate_demo(tmp_path / "raw", tmp_path / "ref", first=LAST, last=FIRST)
+    assert not (tmp_path / "raw").exists()
 
 
 def test_every_extract_in_every_period(demo: Demo) -> None:
@@ -371,14 +415,27 @@ def test_late_records_are_dated_in_the_quarter_before(demo: Demo) -> None:
     quarter_of = incidents["reported_at"].map(lambda t: Quarter.containing(t.date()).folder_id)
     late = incidents[quarter_of != incidents["period"]]
     assert 0.01 < len(late) / len(incidents) < 0.03
+    days_before_quarter = late.apply(lambda r: (Quarter.parse(r["period"]).start_date - r["reported_at"].date()).days,
+                                     axis=1)
+    assert days_before_quarter.between(1, 21).all()
     assert (late["reported_at"].map(lambda t: Quarter.containing(t.date()).shift(1).folder_id)
             == late["period"]).all()
+
+
+def test_children_rows_belong_to_incidents_of_the_same_period(demo: Demo) -> None:
+    incidents = {(r.period, (r.values["incident_id"] or "").upper()) for r in demo.rows["police_da_incidents"]}
+    children = frame(demo, "police_da_children")
+    assert children.apply(lambda r: (r["period"], r["incident_id"]) in incidents, axis=1).all()
+    reported = latest(frame(demo, "police_da_incidents"), "incident_id").set_index("incident_id")["reported_at"]
+    age = (reported[children["incident_id"]].to_numpy() - children["dob"].to_numpy()) / np.timedelta64(1, "D") / 365.25
+    assert age.min() >= 0 and 18 <= age.max() < 19.5 and (age >= 18).mean() < 0.03
 
 
 def test_open_records_are_resent_until_they_end(demo: Demo) -> None:
     plans = frame(demo, "la_cp_plans")
     planted = _planted_rows(demo)
-    touched = {r.values["plan_id"] for r in demo.rows["la_cp_plans"] if (r.period, r.file_name, r.row_number) in planted}
+    touched = {r.values["plan_id"] for r in demo.rows["la_cp_plans"]
+               if (r.period, r.file_name, r.row_number) in planted}
     plans = plans[~plans["plan_id"].isin(touched)]
     ended = latest(plans, "plan_id").set_index("plan_id")["plan_end_date"]
     for plan_id, sent in plans.groupby("plan_id")["period"].agg(list).items():
@@ -439,12 +496,13 @@ def _is_utf8(raw: bytes) -> bool:
 
 def test_nhs_numbers_are_valid_and_people_link_across_sources(demo: Demo) -> None:
     assert is_valid_nhs_number("943 476 5919") and not is_valid_nhs_number("9434765918")
+    assert nhs_ok("943 476 5919") and not nhs_ok("9434765918") and not nhs_ok("123456789")
     assert list(nhs_check_digit(np.array([943476591, 401023213]))) == [9, 7]
     numbers = {}
     for name in ("police_missing_reports", "health_ae_attendances", "la_vemt_screenings", "police_da_children"):
         data = frame(demo, name)
         filled = data["nhs_number"].dropna().str.replace(" ", "")
-        assert filled.map(is_valid_nhs_number).all()
+        assert filled.map(nhs_ok).all() and filled.map(is_valid_nhs_number).all()
         numbers[name] = set(filled)
         if name != "health_ae_attendances":
             assert 0.55 < data["nhs_number"].notna().mean() < 0.95

@@ -64,13 +64,16 @@ def _indicator_values(marts: Path) -> list[tuple]:
         "Writing the board workbook",
     ],
 )
-def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(published, stage_line):
+def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(published, stage_line, tmp_path):
     marts = published["marts"]
     before = _fingerprint(marts)
     values_before = _indicator_values(marts)
     command = [sys.executable, "-m", "pipelines.cli", "refresh", "--raw-dir", str(published["raw"]),
                "--marts-dir", str(marts), "--config", str(published["config"])]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
+    # Its own Prefect home: killing a process that shares the temporary API's SQLite database
+    # with later runs is not what this test is about.
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     seen = []
     for line in process.stdout:
         seen.append(line)

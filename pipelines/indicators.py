@@ -141,6 +141,9 @@ def compute_indicator_values(
     values.loc[no_population, "status_reason"] = "no population estimate for this LA"
     values = intervals_frame(values, "unit", "numerator", "denominator")
     values["history_incomplete"] = values["history_incomplete"].astype(bool)
+    values["status_reason"] = values["status_reason"].astype("string")  # VARCHAR even when all null
+    for column in ("period_start", "period_end"):
+        values[column] = pd.to_datetime(values[column]).dt.date  # DATE, not TIMESTAMP, in the marts
     return values[INDICATOR_VALUE_COLUMNS].sort_values(["indicator_code", "la_code", "period_start"]).reset_index(drop=True)
 
 

@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine
 
 from pipelines.contract import Extract, load_contract
@@ -27,8 +30,12 @@ from pipelines.rules import FileRule
 
 MISSING_TOKENS = frozenset({"", "NULL", "N/A", "NA", "-"})
 _FILE_NAME = re.compile(r"^(?P<extract>[a-z0-9_]+?)(?:--(?P<label>[^/\\]+?))?\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-_UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Dates the contract accepts (ISO or UK, optional time). Named groups, so that the same patterns
+# serve Python's ``re`` and pyarrow's RE2 (see ``normalise_dates``).
+_ISO_PATTERN = r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
+_UK_PATTERN = r"^(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})(?: (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
+_ISO = re.compile(_ISO_PATTERN)
+_UK = re.compile(_UK_PATTERN)
 
 
 class FileRejected(Exception):
@@ -266,21 +273,25 @@ def _first_line(error: BaseException) -> str:
 
 def normalise_values(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame:
     """Apply the contract's value rules: trim, missing tokens, upper-case codes and identifiers,
-    NHS numbers without spaces, dates in ISO form (``YYYY-MM-DD`` / ``YYYY-MM-DD HH:MM:SS``)."""
-    out = pd.DataFrame(index=frame.index)
+    NHS numbers without spaces, dates in ISO form (``YYYY-MM-DD`` / ``YYYY-MM-DD HH:MM:SS``).
+
+    Columns come back as pandas ``str`` (missing = NaN). The work is done with pyarrow compute
+    kernels on whole columns (the same kernels pandas' ``.str`` methods use for this dtype), so it
+    costs little per row and little per call; see ``normalise_dates`` for the regex parts.
+    """
+    out = {}
     for column in extract.columns:
-        text = frame[column.name].astype(object).where(frame[column.name].notna(), None)
-        text = pd.Series(text, dtype="str").str.strip()
-        text = text.where(~text.str.upper().isin(MISSING_TOKENS))
+        text = pc.utf8_trim_whitespace(_arrow_text(frame[column.name]))
+        text = pc.if_else(pc.is_in(pc.utf8_upper(text), value_set=_MISSING_TOKENS), None, text)
         upper = column.type in ("code", "la_code") or column.identifier in ("person_id", "nhs_number")
         if upper or column.name in extract.key:
-            text = text.str.upper()
+            text = pc.utf8_upper(text)
         if column.identifier == "nhs_number":
-            text = text.str.replace(r"\s+", "", regex=True)
+            text = _without_whitespace(text)
         if column.type in ("date", "datetime"):
-            text = normalise_dates(text, with_time=column.type == "datetime")
-        out[column.name] = text
-    return out
+            text = _normalise_date_array(text, with_time=column.type == "datetime")
+        out[column.name] = _str_series(text, frame.index)
+    return pd.DataFrame(out, index=frame.index)
 
 
 def normalise_dates(text: pd.Series, *, with_time: bool) -> pd.Series:
@@ -288,17 +299,74 @@ def normalise_dates(text: pd.Series, *, with_time: bool) -> pd.Series:
 
     Whether the date exists (31 February) is validation's question, not this function's.
     """
-    iso = text.str.extract(_ISO)
-    uk = text.str.extract(_UK)
-    year = iso[0].fillna(uk[2])
-    month = iso[1].fillna(uk[1])
-    day = iso[2].fillna(uk[0])
-    hour, minute, second = (iso[i].fillna(uk[i]) for i in (3, 4, 5))
-    recognised = year.notna()
-    date_text = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+    return _str_series(_normalise_date_array(_arrow_text(text), with_time=with_time), text.index)
+
+
+_MISSING_TOKENS = pa.array(sorted(MISSING_TOKENS), type=pa.large_string())
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype
+# Text on which RE2 (pyarrow) and Python's re agree for our patterns: printable ASCII. Elsewhere
+# they differ: Python's \d and \s also match non-ASCII digits and spaces, and its $ also matches
+# before a final newline. Values outside this set take the (slower, rare) Python path.
+_PRINTABLE_ASCII = r"^[ -~]*$"
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A column as a pyarrow string array (null = missing)."""
+    if values.dtype != _STR:  # XLSX cells arrive as Python objects (text or None)
+        values = pd.Series(values.astype(object).where(values.notna(), None), dtype="str")
+    array = pa.array(values.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _str_series(values: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(values, dtype=_STR), index=index)
+
+
+def _replace_in_python(values: pa.Array, where: pa.Array, function) -> pa.Array:
+    """``function`` applied to the values at ``where`` (a boolean array), the rest unchanged."""
+    where = pc.fill_null(where, False)
+    if not pc.any(where).as_py():
+        return values
+    replaced = pa.array([function(value) for value in pc.filter(values, where).to_pylist()], type=values.type)
+    return pc.replace_with_mask(values, where, replaced)
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _without_whitespace(values: pa.Array) -> pa.Array:
+    """Every whitespace character removed (Python's definition, which includes non-ASCII spaces).
+    Values of printable ASCII without a space (almost all NHS numbers) cannot contain any."""
+    clean = pc.match_substring_regex(values, r"^[!-~]*$")
+    return _replace_in_python(values, pc.invert(clean), lambda value: _WHITESPACE.sub("", value))
+
+
+def _normalise_date_array(values: pa.Array, *, with_time: bool) -> pa.Array:
+    """``normalise_dates`` on a pyarrow array: RE2 for printable ASCII, Python's re for the rest."""
+    iso, uk = pc.extract_regex(values, _ISO_PATTERN), pc.extract_regex(values, _UK_PATTERN)
+    is_iso = pc.is_valid(iso)
+    recognised = pc.or_(is_iso, pc.is_valid(uk))
+
+    def part(name: str) -> pa.Array:  # an optional group that did not match is "", padded to "00"
+        return pc.utf8_lpad(pc.if_else(is_iso, pc.struct_field(iso, name), pc.struct_field(uk, name)), width=2, padding="0")
+
+    def join(*parts: pa.Array, separator: str) -> pa.Array:
+        return pc.binary_join_element_wise(*parts, pa.scalar(separator, type=values.type))
+
+    result = join(part("year"), part("month"), part("day"), separator="-")
     if with_time:
-        clock = hour.fillna("0").str.zfill(2) + ":" + minute.fillna("00") + ":" + second.fillna("00")
-        result = date_text + " " + clock
-    else:
-        result = date_text
-    return result.where(recognised, text)
+        result = join(result, join(part("hour"), part("minute"), part("second"), separator=":"), separator=" ")
+    result = pc.if_else(recognised, result, values)
+    unusual = pc.invert(pc.match_substring_regex(values, _PRINTABLE_ASCII))
+    return _replace_in_python(result, pc.and_(pc.invert(recognised), unusual), lambda v: _date_text(v, with_time))
+
+
+def _date_text(value: str, with_time: bool) -> str:
+    """One value as ``normalise_dates`` defines it, with Python's re."""
+    match = _ISO.match(value) or _UK.match(value)
+    if match is None:
+        return value
+    text = f"{match['year']}-{match['month'].zfill(2)}-{match['day'].zfill(2)}"
+    if with_time:
+        text += f" {(match['hour'] or '0').zfill(2)}:{match['minute'] or '00'}:{match['second'] or '00'}"
+    return text

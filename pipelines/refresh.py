@@ -121,11 +121,19 @@ def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     )
     for name in ("work_plan", "plan_line_updates"):
         path = reference / f"{name}.csv"
-        if path.exists():
-            con.execute(
-                f"create or replace table marts.main.ref_{name} as "
-                f"select * from read_csv('{path}', header = true, all_varchar = true)"
-            )
+        if not path.exists():
+            raise FileNotFoundError(f"reference file {path} not found")
+        con.execute(
+            f"create or replace table marts.main.ref_{name} as "
+            f"select * from read_csv('{path}', header = true, all_varchar = true)"
+        )
+    bad = con.execute(
+        "select line_id, rag from marts.main.ref_plan_line_updates "
+        "where coalesce(lower(trim(rag)), 'grey') not in ('green', 'amber', 'red', 'grey', '')"
+    ).fetchall()
+    if bad:
+        listed = ", ".join(f"line {line_id}: {rag!r}" for line_id, rag in bad)
+        raise InputRejected(f"{reference / 'plan_line_updates.csv'}: rag must be green, amber, red or grey ({listed})")
 
 
 def run_sql_models(

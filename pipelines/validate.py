@@ -254,7 +254,12 @@ def is_valid_nhs_number(values: pd.Series) -> pd.Series:
     result = pd.Series(pd.NA, index=values.index, dtype="boolean")
     result[values.notna()] = False
     if digits.any():
-        matrix = np.array([list(map(int, v)) for v in values[digits]], dtype=np.int64)
+        numbers = values[digits].tolist()
+        joined = "".join(numbers)
+        if joined.isascii():  # the usual case: one vectorised pass over the digits' bytes
+            matrix = (np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 10) - ord("0")).astype(np.int64)
+        else:  # \d also matches other scripts' digits, which int() reads
+            matrix = np.array([list(map(int, v)) for v in numbers], dtype=np.int64)
         remainder = (matrix[:, :9] * np.arange(10, 1, -1)).sum(axis=1) % 11
         check = (11 - remainder) % 11  # 11 -> 0; 10 means no valid number has these nine digits
         result[digits] = (check != 10) & (check == matrix[:, 9])
@@ -290,16 +295,20 @@ def prepare(frame: pd.DataFrame, extract: Extract, period: Quarter, state: Submi
     if extract.parent:
         known = state.parent_dates[extract.parent.extract]
         on = frame[extract.parent.on]
-        prepared["_parent_is_known"] = on.isin(known.keys()).astype(object).where(on.notna(), None)
-        prepared["_parent_event__day"] = pd.to_datetime(on.map(known), errors="coerce")
+        # Plain dict look-ups: Series.isin / Series.map would convert all known keys on every call.
+        values = on.tolist()
+        is_known = pd.Series([value in known for value in values], index=on.index, dtype=bool)
+        prepared["_parent_is_known"] = is_known.astype(object).where(on.notna(), None)
+        parent_day = pd.Series([known.get(value) for value in values], index=on.index, dtype=object)
+        prepared["_parent_event__day"] = pd.to_datetime(parent_day, errors="coerce")
     return prepared
 
 
 def _mark_repeated_keys(frame: pd.DataFrame, extract: Extract, period: Quarter, state: SubmissionState) -> pd.Series:
     """True for every copy of a key after its first in this period's submission of the extract."""
     keys = frame[list(extract.key)]
-    complete = keys.notna().all(axis=1)
-    tuples = list(keys.itertuples(index=False, name=None))
+    complete = keys.notna().all(axis=1).tolist()
+    tuples = zip(*(keys[column].tolist() for column in extract.key))  # plain lists iterate fast
     seen = state.seen_keys[(extract.name, period.folder_id)]
     repeat = np.zeros(len(frame), dtype=bool)
     for position, (key, is_complete) in enumerate(zip(tuples, complete, strict=True)):
@@ -324,9 +333,11 @@ def remember_parent_rows(frame: pd.DataFrame, extract: Extract, state: Submissio
     dates = state.parent_dates[extract.name]
     on = children[0].parent.on
     event = pd.to_datetime(frame[children[0].parent.event_date], errors="coerce").dt.normalize()
-    for row_number, key in frame[on].dropna().items():
-        if row_number in staged:
-            dates[key] = event[row_number]
+    present = frame[on].notna().to_numpy()
+    is_staged = frame.index.isin(staged)[present].tolist()
+    for key, staged_row, day in zip(frame[on][present].tolist(), is_staged, event[present].tolist(), strict=True):
+        if staged_row:
+            dates[key] = day
         else:
             dates.setdefault(key, None)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -73,12 +74,15 @@ def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(publi
     # Its own Prefect home: killing a process that shares the temporary API's SQLite database
     # with later runs is not what this test is about.
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # A session of its own, so the kill takes the refresh's temporary Prefect server with it.
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
+    )
     seen = []
     for line in process.stdout:
         seen.append(line)
         if line.startswith(stage_line):
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             break
     process.wait(timeout=120)
     assert process.returncode == -9, f"the refresh ended before reaching {stage_line!r}: {''.join(seen)[-2000:]}"

@@ -55,12 +55,16 @@ baseline_candidates as (
     inner join indicator_values
         on
             line_indicators.indicator_code = indicator_values.indicator_code
-            and indicator_values.period_start >= baseline_quarter.period_start
+            and baseline_quarter.period_start <= indicator_values.period_start
             and not indicator_values.history_incomplete
     qualify row_number() over (
         partition by line_indicators.line_id, line_indicators.indicator_code, indicator_values.la_code
         order by indicator_values.period_start
     ) = 1
+),
+
+las as (
+    select distinct la_code from indicator_values
 ),
 
 line_la_periods as (
@@ -73,7 +77,7 @@ line_la_periods as (
         quarters.period_start,
         quarters.period_end,
     from line_indicators
-    cross join (select distinct la_code from indicator_values) as las
+    cross join las
     cross join quarters
 ),
 
@@ -113,7 +117,7 @@ compared as (
             with_latest.line_id = baseline.line_id
             and with_latest.indicator_code = baseline.indicator_code
             and with_latest.la_code = baseline.la_code
-            and baseline.period_start <= with_latest.latest_period_start
+            and with_latest.latest_period_start >= baseline.period_start
     left join available as year_ago
         on
             with_latest.indicator_code = year_ago.indicator_code
@@ -126,21 +130,27 @@ judged as (
     select
         compared.*,
         case
-            when latest_value is null or baseline_value is null then 'no data'
-            when latest_ci_lower > baseline_ci_upper or latest_ci_upper < baseline_ci_lower
+            when compared.latest_value is null or compared.baseline_value is null then 'no data'
+            when
+                compared.latest_ci_lower > compared.baseline_ci_upper
+                or compared.latest_ci_upper < compared.baseline_ci_lower
                 then
                     case
-                        when (polarity = 'lower') = (latest_value < baseline_value) then 'improved'
+                        when (compared.polarity = 'lower') = (compared.latest_value < compared.baseline_value)
+                            then 'improved'
                         else 'worsened'
                     end
             else 'no significant change'
         end as change_vs_baseline,
         case
-            when latest_value is null or year_ago_value is null then 'no data'
-            when latest_ci_lower > year_ago_ci_upper or latest_ci_upper < year_ago_ci_lower
+            when compared.latest_value is null or compared.year_ago_value is null then 'no data'
+            when
+                compared.latest_ci_lower > compared.year_ago_ci_upper
+                or compared.latest_ci_upper < compared.year_ago_ci_lower
                 then
                     case
-                        when (polarity = 'lower') = (latest_value < year_ago_value) then 'improving'
+                        when (compared.polarity = 'lower') = (compared.latest_value < compared.year_ago_value)
+                            then 'improving'
                         else 'worsening'
                     end
             else 'no significant change'

@@ -1,0 +1,188 @@
+"""The wide comparison mart (sql/marts/indicator_comparison.sql): one row per indicator × quarter
+with the four Tees LAs side by side, each compared with the board LA.
+
+The tables it reads (indicator_values, indicator_definitions, run_settings) are written straight
+into an in-memory DuckDB; expectations are worked out by hand in the comments. Significance is
+the work-plan rule: the 95% intervals do not overlap, and intervals that touch overlap.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from pipelines import models
+from pipelines.indicators import INDICATOR_VALUE_COLUMNS
+
+HPL, MBRO, RCL, STOCK = "E06000001", "E06000002", "E06000003", "E06000004"
+OTHER_LA = "E06000099"  # not a Tees LA: stays in indicator_values only
+Q1, Q2 = "2018-19 Q1", "2018-19 Q2"
+DATES = {Q1: (date(2018, 4, 1), date(2018, 6, 30)), Q2: (date(2018, 7, 1), date(2018, 9, 30))}
+MODEL = next(model for model in models.discover_models(layers=("marts",)) if model.name == "indicator_comparison")
+
+LA_COLUMNS = {
+    HPL: "hartlepool",
+    MBRO: "middlesbrough",
+    RCL: "redcar_and_cleveland",
+    STOCK: "stockton_on_tees",
+}
+
+# (indicator, la_code, period) -> (value, ci_lower, ci_upper); absent = not received (null value).
+VALUES = {
+    # Q1, MISSED (lower is better). Board (Hartlepool) 50 [45, 55].
+    ("MISSED", HPL, Q1): (50.0, 45.0, 55.0),
+    ("MISSED", MBRO, Q1): (30.0, 25.0, 35.0),  # 35 < 45: significantly lower
+    ("MISSED", RCL, Q1): (60.0, 55.0, 65.0),  # 55 touches 55: not significantly different
+    ("MISSED", STOCK, Q1): (70.0, 55.01, 80.0),  # 55.01 > 55: significantly higher
+    ("MISSED", OTHER_LA, Q1): (99.0, 98.0, 100.0),
+    # Q2: Hartlepool not received, so nothing is compared; Middlesbrough's value still shown.
+    ("MISSED", MBRO, Q2): (31.0, 26.0, 36.0),
+    # RHI (higher is better), Q1: Middlesbrough not received.
+    ("RHI", HPL, Q1): (60.0, 50.0, 70.0),
+    ("RHI", RCL, Q1): (40.0, 30.0, 49.99),  # 49.99 < 50: significantly lower
+    ("RHI", STOCK, Q1): (65.0, 58.0, 72.0),  # overlap
+    # RHI, Q2: everything overlaps Hartlepool's 60 [50, 70].
+    ("RHI", HPL, Q2): (60.0, 50.0, 70.0),
+    ("RHI", MBRO, Q2): (45.0, 40.0, 50.0),  # touches 50 from below
+    ("RHI", RCL, Q2): (75.0, 70.0, 80.0),  # touches 70 from above
+    ("RHI", STOCK, Q2): (60.0, 50.0, 70.0),  # the same interval
+}
+DEFINITIONS = [
+    # indicator_code, title, unit, unit_label, polarity, definition, sources, evidences, ci_methods
+    ("MISSED", "Children missing often", "percent", "%", "lower", "n / d", "police_missing_reports", "2.1.9", "Wilson"),
+    ("RHI", "Return interviews", "percent", "%", "higher", "n / d", "la_missing_episodes", "2.2.3", "Wilson"),
+]
+
+
+def build(board_la_code: str = HPL) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(
+        "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
+        "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
+        "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
+        "status_reason varchar, history_incomplete boolean)"
+    )
+    rows = []
+    for code, _, unit, _, polarity, *_ in DEFINITIONS:
+        for la_code in (HPL, MBRO, RCL, STOCK, OTHER_LA):
+            for period, (start, end) in DATES.items():
+                point = VALUES.get((code, la_code, period))
+                value, lower, upper = point or (None, None, None)
+                rows.append(dict(
+                    indicator_code=code, la_code=la_code, period=period, period_start=start, period_end=end,
+                    numerator=10 if point else None, denominator=20 if point else None,
+                    value=value, ci_lower=lower, ci_upper=upper, ci_method="wilson" if point else None,
+                    unit=unit, polarity=polarity, status_reason=None if point else "not received: x",
+                    history_incomplete=False,
+                ))
+    con.executemany(
+        f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
+        [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
+    )
+    con.execute(
+        "create table indicator_definitions (indicator_code varchar, title varchar, unit varchar, unit_label varchar, "
+        "polarity varchar, definition varchar, sources varchar, evidences varchar, ci_methods varchar)"
+    )
+    con.executemany("insert into indicator_definitions values (?, ?, ?, ?, ?, ?, ?, ?, ?)", DEFINITIONS)
+    con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
+    con.execute("insert into run_settings values (?, '2017-18 Q2')", [board_la_code])
+    models.run_model(con, MODEL, published_schema="main", work_schema="main")
+    return con
+
+
+def comparison_rows(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict]:
+    cursor = con.execute("select * from indicator_comparison")
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    keyed = {(row["indicator_code"], row["period"]): row for row in rows}
+    assert len(keyed) == len(rows), "one row per indicator × period"
+    return keyed
+
+
+def side_by_side(row: dict, suffix: str) -> dict[str, object]:
+    return {la: row[f"{name}_{suffix}"] for la, name in LA_COLUMNS.items()}
+
+
+@pytest.fixture(scope="module")
+def hartlepool_board():
+    return comparison_rows(build(HPL))
+
+
+def test_columns_are_named_by_la_without_spaces():
+    con = build()
+    columns = [column[0] for column in con.execute("select * from indicator_comparison limit 0").description]
+    per_la = [f"{name}_{part}" for name in LA_COLUMNS.values() for part in ("value", "ci_lower", "ci_upper", "vs_board")]
+    assert columns == [
+        "indicator_code", "title", "unit", "unit_label", "polarity",
+        "period", "period_start", "period_end", "board_la_code", *per_la,
+    ]
+
+
+def test_one_row_per_indicator_and_quarter(hartlepool_board):
+    assert sorted(hartlepool_board) == [("MISSED", Q1), ("MISSED", Q2), ("RHI", Q1), ("RHI", Q2)]
+
+
+def test_definitions_and_dates_are_carried(hartlepool_board):
+    row = hartlepool_board[("RHI", Q2)]
+    assert (row["title"], row["unit"], row["unit_label"], row["polarity"]) == ("Return interviews", "percent", "%", "higher")
+    assert (row["period_start"], row["period_end"], row["board_la_code"]) == (date(2018, 7, 1), date(2018, 9, 30), HPL)
+
+
+def test_values_and_intervals_side_by_side(hartlepool_board):
+    row = hartlepool_board[("MISSED", Q1)]
+    assert side_by_side(row, "value") == {HPL: 50.0, MBRO: 30.0, RCL: 60.0, STOCK: 70.0}
+    assert side_by_side(row, "ci_lower") == {HPL: 45.0, MBRO: 25.0, RCL: 55.0, STOCK: 55.01}
+    assert side_by_side(row, "ci_upper") == {HPL: 55.0, MBRO: 35.0, RCL: 65.0, STOCK: 80.0}
+    # Not received: null, not zero.
+    assert side_by_side(hartlepool_board[("RHI", Q1)], "value") == {HPL: 60.0, MBRO: None, RCL: 40.0, STOCK: 65.0}
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (("MISSED", Q1), {
+            HPL: None,  # the board LA is not compared with itself
+            MBRO: "significantly lower",
+            RCL: "not significantly different",  # touching
+            STOCK: "significantly higher",
+        }),
+        # Board value missing: nothing to compare with.
+        (("MISSED", Q2), {HPL: None, MBRO: None, RCL: None, STOCK: None}),
+        # Middlesbrough missing: null; Redcar's 49.99 < 50: lower.
+        (("RHI", Q1), {HPL: None, MBRO: None, RCL: "significantly lower", STOCK: "not significantly different"}),
+        # Touching from either side, and identical intervals, all overlap.
+        (("RHI", Q2), {
+            HPL: None,
+            MBRO: "not significantly different",
+            RCL: "not significantly different",
+            STOCK: "not significantly different",
+        }),
+    ],
+)
+def test_each_la_is_compared_with_the_board_la(hartlepool_board, key, expected):
+    assert side_by_side(hartlepool_board[key], "vs_board") == expected
+
+
+def test_the_board_la_comes_from_the_settings():
+    rows = comparison_rows(build(MBRO))
+    # Middlesbrough 30 [25, 35] against: Hartlepool 50 [45, 55] higher; Redcar [55, 65] higher;
+    # Stockton [55.01, 80] higher.
+    row = rows[("MISSED", Q1)]
+    assert row["board_la_code"] == MBRO
+    assert side_by_side(row, "vs_board") == {
+        HPL: "significantly higher", MBRO: None, RCL: "significantly higher", STOCK: "significantly higher",
+    }
+    # Q2: Middlesbrough 31 [26, 36]; nobody else has a value.
+    assert side_by_side(rows[("MISSED", Q2)], "vs_board") == {HPL: None, MBRO: None, RCL: None, STOCK: None}
+
+
+def test_every_column_is_documented():
+    con = build()
+    undocumented = models.apply_comments(con, "memory.main", models.load_column_docs(), {})
+    assert [name for name in undocumented if name.startswith("indicator_comparison.")] == []
+    comment = con.execute(
+        "select comment from duckdb_tables() where table_name = 'indicator_comparison'"
+    ).fetchone()[0]
+    assert comment.startswith("one row per indicator × period")

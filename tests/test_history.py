@@ -79,3 +79,22 @@ def test_a_resubmitted_file_replaces_the_old_one_on_the_next_refresh(raw_dir):
     write_csv(path, rows[:38])  # the force re-sends the quarter: 10 now referred, 2 rows withdrawn
     second = refresh_sql(raw_dir).execute("select numerator, denominator from ind_marac").fetchall()
     assert (first, second) == ([(0, 40)], [(10, 38)])
+
+
+def test_a_lead_rag_outside_the_four_values_is_rejected_naming_the_line(tmp_path):
+    import shutil
+
+    import pytest
+
+    from pipelines.config import Settings
+    from pipelines.refresh import InputRejected, load_reference
+
+    reference = tmp_path / "reference"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "reference", reference)
+    updates = pd.read_csv(reference / "plan_line_updates.csv", dtype=str, keep_default_na=False)
+    updates.loc[updates["line_id"] == "1.1.1", "rag"] = "G"
+    updates.to_csv(reference / "plan_line_updates.csv", index=False)
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as marts")
+    with pytest.raises(InputRejected, match=r"plan_line_updates.csv: rag must be green, amber, red or grey \(line 1.1.1: 'G'\)"):
+        load_reference(con, Settings(reference_dir=reference))

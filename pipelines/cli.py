@@ -125,8 +125,13 @@ def _refresh(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from pipelines.demo import generate_demo
 
+    print(f"pmf demo: writing synthetic extracts for {args.las} LAs into {args.raw_dir} (no real person's data)")
     summary = generate_demo(args.raw_dir, args.reference_dir, n_las=args.las, seed=args.seed)
-    print(f"pmf demo: wrote {summary}")
+    print(f"  files written: {summary.files_written}")
+    for extract, rows in summary.rows_per_extract.items():
+        print(f"  {extract:<28} {rows:>9,} rows")
+    print(f"  planted invalid rows: {summary.planted_count:,} (listed in {args.raw_dir / '_demo' / 'planted_errors.csv'})")
+    print(f"  population estimates: {args.reference_dir / 'population.csv'}")
     return EXIT_OK
 
 

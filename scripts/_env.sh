@@ -5,6 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pmf needs Python 3.11 or newer")'
 VENV=${PMF_VENV:-.venv}
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 extras=${1:-}
 stamp="$VENV/.pmf-installed${extras:+-$extras}"
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
@@ -18,4 +19,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".${extras:+[$extras]}"
     echo "$want" > "$stamp"
 fi
-export PATH="$PWD/$VENV/bin:$PATH"
+export PATH="$VENV/bin:$PATH"
+PY="$VENV/bin/python"

@@ -3,6 +3,6 @@
 # Extra arguments go to `pmf refresh` (e.g. --period "2018-19 Q4").
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh" ""
 if ! ls -d data/raw/20??-??-Q? >/dev/null 2>&1; then
-    pmf demo
+    "$VENV/bin/pmf" demo
 fi
-exec pmf refresh "$@"
+exec "$VENV/bin/pmf" refresh "$@"

@@ -9,4 +9,4 @@ if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
         libreoffice-calc-nogui poppler-utils >/dev/null
 fi
-exec python -m pytest "$@"
+exec "$PY" -m pytest "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from pipelines.models import SQL_DIR, discover_models
 from pipelines.validate import SUITES_DIR, stale_suites
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC_INDICATORS = REPO.parent / "shared" / "spec" / "indicators.md"
+SHARED = Path(os.environ.get("PMF_SHARED_DIR", REPO.parent / "shared"))
+SPEC_INDICATORS = SHARED / "spec" / "indicators.md"
 
 
 def test_every_registry_code_has_exactly_one_sql_file_and_back():

@@ -1,34 +1,15 @@
 -- one row per la_code × period: % of children screened for exploitation whose latest screening found them vulnerable
 with
 
-screenings as (
-    select * from stg_la__vemt_screenings
+latest_screenings as (
+    select * from int_latest_screenings
 ),
 
 la_quarters as (
     select * from int_la_quarters
 ),
 
--- A child's position in the quarter is their latest screening made while aged 0-17; on the same
--- day the greatest screening_id (compared as text: identifiers are text) is taken as the later.
-latest_screenings as (
-    select
-        la_quarters.la_code,
-        la_quarters.period,
-        screenings.child_key,
-        screenings.risk_level,
-    from screenings
-    inner join la_quarters
-        on
-            screenings.la_code = la_quarters.la_code
-            and screenings.screening_date between la_quarters.period_start and la_quarters.period_end
-    where screenings.age_at_screening between 0 and 17
-    qualify row_number() over (
-        partition by la_quarters.la_code, la_quarters.period, screenings.child_key
-        order by screenings.screening_date desc, screenings.screening_id desc
-    ) = 1
-),
-
+-- A child counts by their latest screening in the quarter (int_latest_screenings).
 per_la as (
     select
         la_code,

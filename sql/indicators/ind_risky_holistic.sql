@@ -1,35 +1,16 @@
 -- one row per la_code × period: % of children at medium or high risk of exploitation who have a holistic plan
 with
 
-screenings as (
-    select * from stg_la__vemt_screenings
+latest_screenings as (
+    select * from int_latest_screenings
 ),
 
 la_quarters as (
     select * from int_la_quarters
 ),
 
--- As in LSCB21: the child's latest screening in the quarter made while aged 0-17, ties broken
--- by the greatest screening_id (as text). Only that screening decides both risk and plan.
-latest_screenings as (
-    select
-        la_quarters.la_code,
-        la_quarters.period,
-        screenings.child_key,
-        screenings.risk_level,
-        screenings.holistic_plan,
-    from screenings
-    inner join la_quarters
-        on
-            screenings.la_code = la_quarters.la_code
-            and screenings.screening_date between la_quarters.period_start and la_quarters.period_end
-    where screenings.age_at_screening between 0 and 17
-    qualify row_number() over (
-        partition by la_quarters.la_code, la_quarters.period, screenings.child_key
-        order by screenings.screening_date desc, screenings.screening_id desc
-    ) = 1
-),
-
+-- Only the child's latest screening in the quarter (int_latest_screenings) decides both
+-- risk and plan.
 per_la as (
     select
         la_code,

@@ -254,6 +254,8 @@ def _frame(batch: list[list[str | None]], numbers: list[int], columns: list[str]
 
 def _cell_text(value: object) -> str | None:
     """An XLSX cell as the text a person would read; real Excel dates become ISO text."""
+    if type(value) is str:  # most cells: checked first, as this runs once per cell
+        return value or None
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -315,7 +317,8 @@ def _arrow_text(values: pd.Series) -> pa.Array:
     if values.dtype != _STR:  # XLSX cells arrive as Python objects (text or None)
         values = pd.Series(values.astype(object).where(values.notna(), None), dtype="str")
     array = pa.array(values.array)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
 
 
 def _str_series(values: pa.Array, index: pd.Index) -> pd.Series:

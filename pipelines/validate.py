@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.contract import EARLIEST_POSSIBLE_DATE, LA_CODE_PATTERN, Extract, load_contract
 from pipelines.periods import Quarter
@@ -270,7 +272,10 @@ def is_valid_nhs_number(values: pd.Series) -> pd.Series:
 class SubmissionState:
     """What validation remembers across the chunks and files of one run."""
 
-    seen_keys: dict[tuple[str, str], set[tuple]] = field(default_factory=lambda: defaultdict(set))
+    # (extract, period id) -> every distinct record key seen so far, encoded by ``_encoded_keys``.
+    # An Arrow array costs ~25 bytes a key (a Python set of tuples ~150): this is the one piece of
+    # state that grows with the size of a submission rather than the size of a chunk.
+    seen_keys: dict[tuple[str, str], pa.Array] = field(default_factory=dict)
     parent_dates: dict[str, dict[str, pd.Timestamp | None]] = field(default_factory=lambda: defaultdict(dict))
 
 
@@ -307,18 +312,32 @@ def prepare(frame: pd.DataFrame, extract: Extract, period: Quarter, state: Submi
 def _mark_repeated_keys(frame: pd.DataFrame, extract: Extract, period: Quarter, state: SubmissionState) -> pd.Series:
     """True for every copy of a key after its first in this period's submission of the extract."""
     keys = frame[list(extract.key)]
-    complete = keys.notna().all(axis=1).tolist()
-    tuples = zip(*(keys[column].tolist() for column in extract.key))  # plain lists iterate fast
-    seen = state.seen_keys[(extract.name, period.folder_id)]
-    repeat = np.zeros(len(frame), dtype=bool)
-    for position, (key, is_complete) in enumerate(zip(tuples, complete, strict=True)):
-        if not is_complete:
-            continue
-        if key in seen:
-            repeat[position] = True
-        else:
-            seen.add(key)
-    return pd.Series(repeat, index=frame.index)
+    complete = keys.notna().all(axis=1).to_numpy()
+    keys = keys[complete]
+    encoded = _encoded_keys(keys)
+    seen_key = (extract.name, period.folder_id)
+    seen = state.seen_keys.get(seen_key)
+    repeat = keys.duplicated(keep="first").to_numpy()  # repeated within this chunk
+    if seen is not None:
+        repeat = repeat | pc.is_in(encoded, value_set=seen).to_numpy(zero_copy_only=False)  # or sent earlier
+    first_copies = encoded.filter(pa.array(~repeat))
+    state.seen_keys[seen_key] = first_copies if seen is None else pa.concat_arrays([seen, first_copies])
+    marks = np.zeros(len(frame), dtype=bool)
+    marks[complete] = repeat
+    return pd.Series(marks, index=frame.index)
+
+
+def _encoded_keys(keys: pd.DataFrame) -> pa.Array:
+    """One text per (complete) record key: the value itself, or for a composite key its parts each
+    prefixed by their length (``"3:I12:4:P100"``), so that distinct keys never encode alike."""
+    parts = []
+    for column in keys.columns:
+        values = pa.array(keys[column].astype("str").array)
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        if len(keys.columns) == 1:
+            return values
+        parts += [pc.cast(pc.utf8_length(values), values.type), values]
+    return pc.binary_join_element_wise(*parts, pa.scalar(":", type=parts[0].type))
 
 
 def remember_parent_rows(frame: pd.DataFrame, extract: Extract, state: SubmissionState, staged: pd.Index) -> None:

@@ -488,6 +488,6 @@ def describe_problem(extract: Extract, rule: str, column: str, value: str | None
         text += f" ({', '.join(extract.column(column).codes)})"
     if rule is RowRule.UNKNOWN_CODE and column in extract.column_names and extract.column(column).type == "la_code":
         text += " (an ONS code E06/E07/E08/E09 followed by six digits)"
-    shown = "blank" if value is None else repr(value)
+    shown = "blank" if value is None or pd.isna(value) else repr(value)  # pandas turns None into NaN
     return f"{column} {shown} {text}"
 

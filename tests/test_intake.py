@@ -155,6 +155,7 @@ def test_a_row_with_several_problems_is_quarantined_once_with_every_problem_in_i
     assert quarantined(result) == [(f"{PERIOD}/la_vemt_screenings.csv", 2, "risk_level", "required value missing")]
     message = result.quarantine["message"].iloc[0]
     assert "sex 'Q' is not one of the allowed codes" in message and "after the end of the submission's period" in message
+    assert message.startswith("risk_level blank is required but missing")
 
 
 def test_identifier_values_are_masked_in_quarantine(raw_dir, work_con):

@@ -404,10 +404,6 @@ def validate_chunks(
     return outcomes
 
 
-def validate_chunk(frame: pd.DataFrame, extract: Extract, period: Quarter, state: SubmissionState) -> ChunkOutcome:
-    return validate_chunks([(frame, period)], extract, state)[0]
-
-
 def _outcome(frame: pd.DataFrame, extract: Extract, found: list[tuple[int, str, str, str]]) -> ChunkOutcome:
     row_numbers = frame.index.to_numpy()
     column_order = {name: index for index, name in enumerate(extract.column_names)}

@@ -20,3 +20,16 @@ format(
     (year(on_date) - case when month(on_date) < 4 then 1 else 0 end + 1) % 100,
     (month(on_date) + 8) % 12 // 3 + 1
 );
+
+-- Is a value significantly better or worse than a reference? (indicators.md: significant when
+-- the two 95% intervals do not overlap; intervals that touch overlap.) Returns better_word,
+-- worse_word, 'no significant change', or 'no data' when either value is missing.
+create or replace temp macro pmf_compare(
+    value, ci_lower, ci_upper, reference, reference_lower, reference_upper, polarity, better_word, worse_word
+) as
+case
+    when value is null or reference is null then 'no data'
+    when ci_lower > reference_upper or ci_upper < reference_lower
+        then case when (polarity = 'lower') = (value < reference) then better_word else worse_word end
+    else 'no significant change'
+end;

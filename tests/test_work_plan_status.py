@@ -163,6 +163,7 @@ class Scenario:
         _create_varchar_table(con, "ref_plan_line_updates", UPDATE_COLUMNS, self.updates)
         con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
         con.execute("insert into run_settings values (?, ?)", [HPL, self.default_baseline_period])
+        models.run_macros(con)
         models.run_model(con, STATUS_MODEL, published_schema="main", work_schema="main")
         return con
 

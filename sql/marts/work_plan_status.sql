@@ -125,36 +125,20 @@ compared as (
             and year_ago.period_start = with_latest.latest_period_start - interval 1 year
 ),
 
--- Significant = the two 95% intervals do not overlap; intervals that touch overlap.
+-- Significance and direction use one rule (pmf_compare in sql/macros.sql).
 judged as (
     select
         compared.*,
-        case
-            when compared.latest_value is null or compared.baseline_value is null then 'no data'
-            when
-                compared.latest_ci_lower > compared.baseline_ci_upper
-                or compared.latest_ci_upper < compared.baseline_ci_lower
-                then
-                    case
-                        when (compared.polarity = 'lower') = (compared.latest_value < compared.baseline_value)
-                            then 'improved'
-                        else 'worsened'
-                    end
-            else 'no significant change'
-        end as change_vs_baseline,
-        case
-            when compared.latest_value is null or compared.year_ago_value is null then 'no data'
-            when
-                compared.latest_ci_lower > compared.year_ago_ci_upper
-                or compared.latest_ci_upper < compared.year_ago_ci_lower
-                then
-                    case
-                        when (compared.polarity = 'lower') = (compared.latest_value < compared.year_ago_value)
-                            then 'improving'
-                        else 'worsening'
-                    end
-            else 'no significant change'
-        end as direction_of_travel,
+        pmf_compare(
+            compared.latest_value, compared.latest_ci_lower, compared.latest_ci_upper,
+            compared.baseline_value, compared.baseline_ci_lower, compared.baseline_ci_upper,
+            compared.polarity, 'improved', 'worsened'
+        ) as change_vs_baseline,
+        pmf_compare(
+            compared.latest_value, compared.latest_ci_lower, compared.latest_ci_upper,
+            compared.year_ago_value, compared.year_ago_ci_lower, compared.year_ago_ci_upper,
+            compared.polarity, 'improving', 'worsening'
+        ) as direction_of_travel,
     from compared
 ),
 

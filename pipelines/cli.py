@@ -59,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--period", metavar="LABEL", help="the quarter the board pack is for, e.g. '2019-20 Q4' (default: the latest period folder)")
     run.add_argument("--board-la", metavar="LA_CODE", help="ONS code of the board's LA (default from pmf.toml: E06000001 Hartlepool)")
     run.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
+    run.add_argument(
+        "--workers", type=_positive, default=_cores(), metavar="N",
+        help=f"local processes that read and validate files in parallel (default: the machine's cores, {_cores()})",
+    )
+    run.add_argument(
+        "--dask-address", metavar="tcp://HOST:PORT",
+        help="run the read-and-validate work on an existing Dask cluster instead (workers must see the raw "
+        "and marts folders at the same paths, and reach the Prefect API)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -77,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="regenerate docs/extracts.md and docs/indicators.md from the contract and the registry")
     docs.add_argument("--check", action="store_true", help="only check that the committed docs are current")
     return parser
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,10 +125,11 @@ def _refresh(args: argparse.Namespace) -> int:
         if not args.raw_dir.is_dir():
             raise InputRejected(f"raw directory {args.raw_dir} does not exist (run `pmf demo` to create demo extracts)")
         progress(f"pmf refresh: {args.raw_dir} -> {marts_dir}")
-        from pipelines.flows import quarterly_refresh
+        from pipelines.flows import quarterly_refresh, task_runner
 
-        summary = quarterly_refresh(
-            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period
+        flow = quarterly_refresh.with_options(task_runner=task_runner(args.workers, args.dask_address))
+        summary = flow(
+            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=args.workers
         )
     except InputRejected as rejection:
         print(f"pmf refresh: input rejected\n{rejection}", file=sys.stderr)

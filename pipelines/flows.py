@@ -1,8 +1,12 @@
 """The quarterly refresh as a Prefect flow: one task per stage, each a call to ``refresh.py``.
 
-Without a Prefect server this runs on a temporary local API (``pmf`` sets quiet, offline
-defaults before Prefect is imported: see ``pipelines.prefect_env``); with ``PREFECT_API_URL``
-pointing at a server the run is recorded there.
+The per-file read-and-validate work is a task per batch of submissions (``intake.validate_batch``),
+submitted to the flow's task runner: local processes (``--workers N``), or an existing Dask
+cluster through prefect-dask's ``DaskTaskRunner`` (``--dask-address``). The SQL and publishing
+run in the flow's own process.
+
+Prefect needs an API: the server at ``PREFECT_API_URL``, else the background server that
+``pmf server start`` started, else a temporary local one (see ``pipelines.prefect_api``).
 """
 
 from __future__ import annotations
@@ -10,18 +14,23 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from collections.abc import Iterator
+
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from pipelines import refresh, workbook
+from pipelines import intake, refresh, workbook
 from pipelines.config import Settings
+from pipelines.keptstate import KeptState
 from pipelines.publish import discard, refresh_lock, start_build, swap_in
 from pipelines.refresh import RefreshSummary
 
 _task = task(cache_policy=NO_CACHE, persist_result=False, retries=0)
 
-intake_task = _task(refresh.run_intake, name="ingest and validate")
+validate_task = _task(intake.validate_batch, name="read and validate")
 write_intake_task = _task(refresh.write_intake_tables, name="record data quality")
 reference_task = _task(refresh.load_reference, name="load reference data")
 models_task = _task(refresh.run_sql_models, name="stage, link and count (SQL)")
@@ -33,16 +42,40 @@ report_task = _task(refresh.write_success_report, name="validation report")
 swap_task = _task(swap_in, name="publish")
 
 
+def task_runner(workers: int, dask_address: str | None = None) -> TaskRunner:
+    """Where the read-and-validate tasks run: an existing Dask cluster, N local processes, or
+    (one worker) threads of this process."""
+    if dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=dask_address)
+    if workers > 1:
+        return ProcessPoolTaskRunner(max_workers=workers)
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+def on_task_runner(batches: list[intake.Batch]) -> Iterator[list[intake.Validated]]:
+    """``intake``'s ``run_batches``: one Prefect task per batch, results as they finish."""
+    futures = [validate_task.with_options(task_run_name=f"validate {batch.label}").submit(batch) for batch in batches]
+    for future in as_completed(futures):
+        yield future.result()
+
+
 @flow(name="pmf-quarterly-refresh", validate_parameters=False, log_prints=False)
-def quarterly_refresh(raw_dir: Path, marts_dir: Path, settings: Settings, period: str | None = None) -> RefreshSummary:
+def quarterly_refresh(
+    raw_dir: Path, marts_dir: Path, settings: Settings, period: str | None = None, workers: int = 1
+) -> RefreshSummary:
     """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
     progress = refresh.progress
+    state = KeptState.beside(marts_dir)
     with refresh_lock(marts_dir):
         build = start_build(marts_dir)
         summary = RefreshSummary(run_id=build.run_id, period="")
         con = refresh.open_build_connection(build)
         try:
-            result = intake_task(con, raw_dir, settings, progress)
+            result = refresh.run_intake(
+                con, raw_dir, settings, progress, state=state, run_batches=on_task_runner, workers=workers
+            )
             chosen = refresh.choose_period(period, result.periods)
             summary.period = chosen.label
             refresh.summarise(result, summary)
@@ -63,6 +96,7 @@ def quarterly_refresh(raw_dir: Path, marts_dir: Path, settings: Settings, period
             workbook_task(build.marts_path, out, period=chosen, settings=settings)
             report_task(result, build, chosen)
             summary.outputs = swap_task(build)
+            state.prune(keep=set(result.entries))
             refresh.append_run_record(marts_dir, record)
             _publish_artifact(summary)
             return summary

@@ -24,7 +24,8 @@ from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
 from pipelines.publish import Build, close_build_connection, export_parquet, open_build_connection
-from pipelines.stage import IntakeResult, intake
+from pipelines.intake import IntakeResult, RunBatches, intake, run_in_process
+from pipelines.keptstate import KeptState
 
 log = logging.getLogger("pmf")
 Progress = Callable[[str], None]
@@ -89,9 +90,21 @@ def choose_period(requested: str | None, periods: list[Quarter]) -> Quarter:
     return period
 
 
-def run_intake(con: duckdb.DuckDBPyConnection, raw_dir: Path, settings: Settings, progress: Progress) -> IntakeResult:
+def run_intake(
+    con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    settings: Settings,
+    progress: Progress,
+    *,
+    state: KeptState | None = None,
+    run_batches: RunBatches = run_in_process,
+    workers: int = 1,
+) -> IntakeResult:
+    """Read and validate what is new or changed (on ``run_batches``' workers); reuse the rest."""
     progress(f"Reading and validating extracts in {raw_dir}")
-    result = intake(raw_dir, con, chunk_rows=settings.chunk_rows, progress=progress)
+    result = intake(
+        raw_dir, con, state=state, chunk_rows=settings.chunk_rows, progress=progress, run_batches=run_batches, workers=workers
+    )
     for warning in result.warnings:
         progress(f"  note: {warning}")
     return result

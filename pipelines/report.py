@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipelines.contract import load_contract
 from pipelines.periods import Quarter
-from pipelines.stage import IntakeResult
+from pipelines.intake import IntakeResult
 
 SOURCES = {"la": "Local authority (children's social care)", "police": "Police", "health": "Health"}
 ROWS_SHOWN_PER_FILE = 200

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import duckdb
 
-from pipelines import models, pseudonymise, stage
+from pipelines import intake, models, pseudonymise
 from pipelines.contract import load_contract
 from pipelines.periods import Quarter
 
@@ -219,7 +219,7 @@ class Dataset:
     def build(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         pseudonymise.register(con, b"k" * 32)
-        stage.create_raw_tables(con, schema="main")
+        intake.create_raw_tables(con, schema="main")
         con.execute("create table period_folders (period varchar, period_start date, period_end date)")
         con.executemany(
             "insert into period_folders values (?, ?, ?)",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from conftest import rows_for, write_csv
 from pipelines import models, pseudonymise
-from pipelines.stage import intake
+from pipelines.intake import intake
 
 
 def refresh_sql(raw_dir: Path, population: pd.DataFrame | None = None) -> duckdb.DuckDBPyConnection:

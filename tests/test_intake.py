@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import VALID_ROWS, rows_for, write_csv, write_xlsx
-from pipelines.stage import intake
+from pipelines.intake import intake
 from pipelines.validate import stale_suites
 
 PERIOD = "2018-19-Q3"

@@ -1,0 +1,122 @@
+"""What a refresh keeps between runs, beside the marts: ``<marts-dir>/.pmf/`` (never where users
+look for outputs).
+
+Intake keeps one *entry* per validated submission (one extract's files for one period): its
+validated rows, its quarantine and its file reports, under a name made from everything the
+outcome depends on: the files' bytes (sha256), the contract and the extract's GX suite, and
+the version of pmf and of the libraries that read and validate. A submission whose name is
+unchanged is neither re-read nor re-validated. Child extracts (police_da_children) also depend
+on the incidents they refer to: their entry records which incident keys its rows looked up,
+and what the lookup found, so it is reused only while every one of those look-ups is unchanged.
+
+Entries are written to a scratch folder and renamed into place, so an entry is whole or absent
+whatever moment a refresh is killed at, and a worker on another machine (a Dask cluster that
+shares the folder) can write one. Deleting ``.pmf/`` only costs time: the next refresh
+rebuilds every entry from the raw files and publishes the same outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines import __version__
+
+STATE_FOLDER = ".pmf"
+# The code and libraries whose behaviour decides what a file's validated rows and quarantine are.
+_INTAKE_MODULES = ("contract.py", "extracts.toml", "ingest.py", "intake.py", "rules.py", "validate.py", "keptstate.py")
+_INTAKE_LIBRARIES = ("great_expectations", "pandas", "pyarrow", "python-calamine", "numpy")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def code_fingerprint() -> str:
+    """pmf's version, the intake code and contract, and the versions of the libraries intake uses."""
+    digest = hashlib.sha256(f"pmf {__version__}\n".encode())
+    for name in _INTAKE_MODULES:
+        digest.update(name.encode() + b"\0" + (_PACKAGE_DIR / name).read_bytes())
+    for library in _INTAKE_LIBRARIES:
+        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+    return digest.hexdigest()
+
+
+def digest_of(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A digest of a frame's values (row order matters; index ignored)."""
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes() + ",".join(frame.columns).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeptState:
+    root: Path
+
+    @classmethod
+    def beside(cls, marts_dir: Path) -> KeptState:
+        return cls(marts_dir / STATE_FOLDER)
+
+    @property
+    def intake_dir(self) -> Path:
+        return self.root / "intake"
+
+    def entry_dir(self, extract: str, period_id: str, name: str) -> Path:
+        return self.intake_dir / extract / period_id / name
+
+    def entries(self, extract: str, period_id: str, prefix: str) -> list[Path]:
+        """Whole entries whose name starts with ``prefix`` (a scratch folder never matches)."""
+        folder = self.intake_dir / extract / period_id
+        if not folder.is_dir():
+            return []
+        return sorted(path for path in folder.iterdir() if path.name.startswith(prefix) and (path / "entry.json").exists())
+
+    def scratch(self) -> Path:
+        path = self.root / "scratch" / uuid.uuid4().hex
+        path.mkdir(parents=True)
+        return path
+
+    def commit(self, scratch: Path, target: Path) -> Path:
+        """Move a fully written scratch folder into place as ``target`` (atomic rename)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(scratch, target)
+        except OSError:  # an identical entry is already there (same name, same content)
+            shutil.rmtree(scratch, ignore_errors=True)
+        return target
+
+    def prune(self, keep: set[Path]) -> int:
+        """Remove every entry not in ``keep`` (after a publish), parent indexes and scratch folders."""
+        removed = 0
+        for entry in self.intake_dir.glob("*/*/*"):
+            if entry not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        for folder in ("scratch", "parent-index"):
+            shutil.rmtree(self.root / folder, ignore_errors=True)
+        return removed
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    pq.write_table(table, path, compression="zstd")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, indent=1, default=str), encoding="utf-8")

@@ -1,7 +1,7 @@
 """Benchmark intake (read + normalise, validate, load) on one big extract file or the demo data.
 
 Not a test: it prints throughput and peak memory so that changes to ``pipelines.ingest``,
-``pipelines.validate`` and ``pipelines.stage`` can be compared on the same machine.
+``pipelines.validate`` and ``pipelines.intake`` can be compared on the same machine.
 
     python benchmarks/bench_intake.py                              # 1,000,000 rows of police_missing_reports, CSV
     python benchmarks/bench_intake.py --rows 250000 --format xlsx
@@ -13,7 +13,7 @@ Not a test: it prints throughput and peak memory so that changes to ``pipelines.
 The input files are written first, in a separate process, so the peak RSS reported is that of
 intake alone (plus the interpreter, pandas, DuckDB and Great Expectations, shown as "baseline").
 Intake runs against a DuckDB work database on disk, as in a real refresh. Time is split into
-phases by wrapping the functions ``pipelines.stage.intake`` calls; the wrappers cost next to
+phases by wrapping the functions ``pipelines.intake.intake`` calls; the wrappers cost next to
 nothing. ``--tracemalloc`` adds the peak of Python-level allocations (slow: expect 2-3x).
 """
 
@@ -207,23 +207,24 @@ class Phases:
 
 
 def instrument(phases: Phases) -> None:
-    """Time the steps of ``pipelines.stage.intake`` (see ``Phases``)."""
-    from pipelines import ingest, stage, validate
+    """Time the steps of ``pipelines.intake.intake`` (see ``Phases``), in one process."""
+    from pipelines import ingest, intake, validate
 
-    phases.wrap(stage, "sha256_of", "read: sha256")
-    phases.wrap_generator(stage.FileReader, "chunks", "read: parse")
+    phases.wrap(intake, "sha256_of", "read: sha256")
+    phases.wrap_generator(intake.FileReader, "chunks", "read: parse")
     phases.wrap(ingest, "normalise_values", "read: normalise")
-    phases.wrap(stage, "validate_chunks", "validate: outcome + quarantine")
+    phases.wrap(intake, "validate_chunks", "validate: outcome + quarantine")
     phases.wrap(validate, "prepare", "validate: prepare derived columns")
     phases.wrap(validate._Validator, "run", "validate: GX")
-    phases.wrap(stage, "_insert", "load: DuckDB insert")
+    phases.wrap(intake, "_write_entry", "keep: write entries (Parquet)")
+    phases.wrap(intake, "load_raw_tables", "load: DuckDB from entries")
 
 
 def run_intake(raw_dir: Path, work_path: Path, chunk_rows: int, profile: Path | None, trace: bool) -> dict:
     import duckdb
 
     from pipelines import validate
-    from pipelines.stage import intake
+    from pipelines.intake import intake
 
     setup = time.perf_counter()
     validate._validator()  # GX import and context: paid once per process, reported apart

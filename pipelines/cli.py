@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--las", type=int, default=4, help="number of LAs (4 = the Tees LAs; more adds synthetic LAs)")
     demo.add_argument("--seed", type=int, default=20170401, help="random seed (same seed, same files)")
 
+    server = commands.add_parser(
+        "server",
+        help="start, stop or check a local Prefect server in the background (refreshes then skip Prefect's ~15 s start-up)",
+        description="Runs Prefect's own `prefect server start --background` on 127.0.0.1 (UI included), with its "
+        "state beside the marts (<marts-dir>/../.prefect). `pmf refresh` uses it while it answers, unless "
+        "PREFECT_API_URL names another server.",
+    )
+    server.add_argument("action", choices=["start", "stop", "status"])
+    server.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="the marts folder whose refreshes use it (default: data/marts)")
+
     suites = commands.add_parser("suites", help="regenerate the GX suites in expectations/ from the extract contract")
     suites.add_argument("--check", action="store_true", help="only check that the committed suites are current")
 
@@ -104,7 +114,7 @@ def _positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"refresh": _refresh, "demo": _demo, "suites": _suites, "docs": _docs}
+    handlers = {"refresh": _refresh, "demo": _demo, "server": _server, "suites": _suites, "docs": _docs}
     return handlers[args.command](args)
 
 
@@ -124,7 +134,9 @@ def _refresh(args: argparse.Namespace) -> int:
         settings = load_settings(args.config, board_la_code=args.board_la)
         if not args.raw_dir.is_dir():
             raise InputRejected(f"raw directory {args.raw_dir} does not exist (run `pmf demo` to create demo extracts)")
-        progress(f"pmf refresh: {args.raw_dir} -> {marts_dir}")
+        from pipelines.prefect_api import choose_api
+
+        progress(f"pmf refresh: {args.raw_dir} -> {marts_dir} (reporting to {choose_api()})")
         from pipelines.flows import quarterly_refresh, task_runner
 
         flow = quarterly_refresh.with_options(task_runner=task_runner(args.workers, args.dask_address))
@@ -156,6 +168,29 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  {extract:<28} {rows:>9,} rows")
     print(f"  planted invalid rows: {summary.planted_count:,} (listed in {args.raw_dir / '_demo' / 'planted_errors.csv'})")
     print(f"  population estimates: {args.reference_dir / 'population.csv'}")
+    return EXIT_OK
+
+
+def _server(args: argparse.Namespace) -> int:
+    prefect_environment(args.marts_dir.resolve().parent / ".prefect")
+    from pipelines import prefect_api
+
+    if args.action == "status":
+        url = prefect_api.background_server_url()
+        print(f"Prefect server running at {url.removesuffix('/api')}" if url else "no pmf Prefect server running")
+        return EXIT_OK if url else EXIT_FAILED
+    if args.action == "stop":
+        print(f"pmf server stop: {prefect_api.stop_background_server()}")
+        return EXIT_OK
+    try:
+        url = prefect_api.start_background_server()
+    except prefect_api.ServerError as error:
+        print(f"pmf server start: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"Prefect server running in the background at {url.removesuffix('/api')} (its UI shows the refreshes).\n"
+        f"Stop it with: pmf server stop  (from the project: .venv/bin/pmf server stop)"
+    )
     return EXIT_OK
 
 

@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from pipelines import intake, refresh, workbook
+from pipelines import intake, refresh
 from pipelines.config import Settings
 from pipelines.keptstate import KeptState
 from pipelines.publish import discard, refresh_lock, start_build, swap_in
@@ -37,9 +38,16 @@ models_task = _task(refresh.run_sql_models, name="stage, link and count (SQL)")
 indicators_task = _task(refresh.run_indicators, name="indicator values and intervals")
 status_task = _task(refresh.run_work_plan_status, name="work-plan status")
 marts_task = _task(refresh.finish_marts, name="build marts")
-workbook_task = _task(workbook.write_workbook, name="board workbook")
+def write_workbook(marts_path: Path, out: Path, *, period, settings: Settings) -> Path:
+    from pipelines import workbook  # openpyxl is imported only by a refresh that writes a workbook
+
+    return workbook.write_workbook(marts_path, out, period=period, settings=settings)
+
+
+workbook_task = _task(write_workbook, name="board workbook")
 report_task = _task(refresh.write_success_report, name="validation report")
 swap_task = _task(swap_in, name="publish")
+republish_task = _task(refresh.republish_unchanged, name="re-publish unchanged outputs")
 
 
 def task_runner(workers: int, dask_address: str | None = None) -> TaskRunner:
@@ -54,8 +62,19 @@ def task_runner(workers: int, dask_address: str | None = None) -> TaskRunner:
     return ThreadPoolTaskRunner(max_workers=1)
 
 
+def describe(runner: TaskRunner) -> str:
+    if isinstance(runner, ProcessPoolTaskRunner):
+        return f"{runner._max_workers} local processes"
+    if type(runner).__name__ == "DaskTaskRunner":
+        return f"the Dask cluster at {runner.address}"
+    return "this process"
+
+
 def on_task_runner(batches: list[intake.Batch]) -> Iterator[list[intake.Validated]]:
     """``intake``'s ``run_batches``: one Prefect task per batch, results as they finish."""
+    context = FlowRunContext.get()
+    where = describe(context.task_runner) if context else "this process"
+    refresh.progress(f"  {sum(len(b.submissions) for b in batches)} submission(s) to read and validate, in {len(batches)} task(s) on {where}")
     futures = [validate_task.with_options(task_run_name=f"validate {batch.label}").submit(batch) for batch in batches]
     for future in as_completed(futures):
         yield future.result()
@@ -71,32 +90,26 @@ def quarterly_refresh(
     with refresh_lock(marts_dir):
         build = start_build(marts_dir)
         summary = RefreshSummary(run_id=build.run_id, period="")
-        con = refresh.open_build_connection(build)
+        con = None
         try:
-            result = refresh.run_intake(
-                con, raw_dir, settings, progress, state=state, run_batches=on_task_runner, workers=workers
-            )
+            result = refresh.run_intake(raw_dir, settings, progress, state=state, run_batches=on_task_runner, workers=workers)
             chosen = refresh.choose_period(period, result.periods)
             summary.period = chosen.label
             refresh.summarise(result, summary)
             if result.rejected:
                 refresh.reject(result, marts_dir, chosen, progress)
-            write_intake_task(con, result)
-            reference_task(con, settings)
-            models_task(con, progress)
-            values = indicators_task(con, result, progress)
-            summary.indicator_rows = len(values)
-            summary.indicator_values_available = int(values["value"].notna().sum())
-            status_task(con, settings, progress)
-            record = refresh.run_record(summary, "published")
-            refresh.write_refresh_log(con, marts_dir, record)
-            marts_task(con, build, progress)  # closes the connection
-            out = build.board_dir / f"HSCB-PMF-{chosen.folder_id}.xlsx"
-            progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
-            workbook_task(build.marts_path, out, period=chosen, settings=settings)
-            report_task(result, build, chosen)
+            fingerprint = refresh.outputs_fingerprint(result, settings, chosen)
+            previous_run_id = refresh.unchanged_since(state, marts_dir, fingerprint)
+            if previous_run_id:
+                refresh.count_indicator_values(marts_dir, summary)
+                record = refresh.run_record(summary, "published")
+                republish_task(build, marts_dir, record, previous_run_id, progress)
+            else:
+                con = refresh.open_build_connection(build)
+                record = _build_outputs(con, build, result, chosen, marts_dir, settings, summary, progress)
             summary.outputs = swap_task(build)
-            state.prune(keep=set(result.entries))
+            state.mark_published(build.run_id, fingerprint)
+            state.prune(keep={*result.entries, *result.kept_files})
             refresh.append_run_record(marts_dir, record)
             _publish_artifact(summary)
             return summary
@@ -107,9 +120,29 @@ def quarterly_refresh(
             refresh.append_run_record(marts_dir, refresh.run_record(summary, "failed", f"{type(error).__name__}: {error}"))
             raise
         finally:
-            with contextlib.suppress(Exception):
-                con.close()
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
             discard(build)
+
+
+def _build_outputs(con, build, result, chosen, marts_dir: Path, settings: Settings, summary: RefreshSummary, progress) -> dict:
+    """staging SQL → indicators → work-plan status → marts → workbook → report, into the build."""
+    write_intake_task(con, result)
+    reference_task(con, settings)
+    models_task(con, progress)
+    values = indicators_task(con, result, progress)
+    summary.indicator_rows = len(values)
+    summary.indicator_values_available = int(values["value"].notna().sum())
+    status_task(con, settings, progress)
+    record = refresh.run_record(summary, "published")
+    refresh.write_refresh_log(con, marts_dir, record)
+    marts_task(con, build, progress)  # closes the connection
+    out = build.board_dir / f"HSCB-PMF-{chosen.folder_id}.xlsx"
+    progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
+    workbook_task(build.marts_path, out, period=chosen, settings=settings)
+    report_task(result, build, chosen)
+    return record
 
 
 def _publish_artifact(summary: RefreshSummary) -> None:

@@ -14,19 +14,22 @@ The sequence, each step a plain function:
    (one GX call per ``chunk_rows`` rows) and write each one's kept-state entry. This is what runs
    on a worker: ``run_batches`` decides where (in this process, local processes, a Dask cluster;
    the Prefect flow passes its task runner).
-3. ``assemble``: load every submission's validated rows into the ``raw_<extract>`` tables of the
-   work database and collect the file reports and the quarantine.
+3. ``collect`` the file reports and quarantine, and ``load_raw_tables``: every submission's
+   validated rows into the ``raw_<extract>`` tables of the work database (a refresh that finds
+   nothing changed since its last publish skips this: see ``refresh.outputs_fingerprint``).
 
 Per file, rows received = rows staged + rows quarantined.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -80,11 +83,23 @@ class FileReport:
 @dataclass
 class IntakeResult:
     files: list[FileReport] = field(default_factory=list)
-    quarantine: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUARANTINE_COLUMNS))
     periods: list[Quarter] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     entries: list[Path] = field(default_factory=list)  # the kept-state entries this result is made of
+    kept_files: list[Path] = field(default_factory=list)  # other kept state it used (parent indexes)
     files_reused: int = 0
+    quarantine_files: list[Path] = field(default_factory=list)
+    _quarantine: pd.DataFrame | None = None
+
+    @property
+    def quarantine(self) -> pd.DataFrame:
+        """One row per quarantined raw row (read from the entries when first asked for)."""
+        if self._quarantine is None:
+            parts = [pd.read_parquet(path) for path in self.quarantine_files]
+            self._quarantine = (
+                pd.concat(parts, ignore_index=True)[QUARANTINE_COLUMNS] if parts else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+            )
+        return self._quarantine
 
     @property
     def rejected(self) -> list[FileReport]:
@@ -124,14 +139,18 @@ class Submission:
     def entry_name(self) -> str:
         """The kept-state name: everything the outcome depends on, except (for a child extract)
         the parent look-ups, which the entry records and ``plan`` checks."""
-        suite = suite_path(self.extract.name).read_bytes()
         return digest_of(
             code_fingerprint(),
-            digest_of(suite.decode()),
+            _suite_digest(self.extract.name),
             self.extract.name,
             self.period.folder_id,
             [(f.file_name, sha) for f, sha in zip(self.files, self.sha256, strict=True)],
         )[:32]
+
+
+@cache
+def _suite_digest(extract_name: str) -> str:
+    return hashlib.sha256(suite_path(extract_name).read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -168,15 +187,16 @@ def run_in_process(batches: list[Batch]) -> Iterator[list[Validated]]:
         yield validate_batch(batch)
 
 
-def plan(found: Discovery) -> list[Submission]:
+def plan(found: Discovery, state: KeptState) -> list[Submission]:
     """Group the discovered files into submissions (parents' before children's, then by period)."""
     groups: dict[tuple[str, Quarter], list[SourceFile]] = {}
     for source in found.files:  # already in extract (parents first), period, name order
         groups.setdefault((source.extract.name, source.period), []).append(source)
-    return [
-        Submission(files[0].extract, period, tuple(files), tuple(sha256_of(f.path) for f in files))
-        for (_, period), files in groups.items()
-    ]
+    with state.file_digests(sha256_of) as sha256:
+        return [
+            Submission(files[0].extract, period, tuple(files), tuple(sha256(f.path) for f in files))
+            for (_, period), files in groups.items()
+        ]
 
 
 def batches_of(submissions: list[Submission], state: KeptState, chunk_rows: int, workers: int, parent_index: Path | None = None) -> list[Batch]:
@@ -224,8 +244,24 @@ def intake(
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+    result = validate_all(raw_dir, state=state, chunk_rows=chunk_rows, progress=progress, run_batches=run_batches, workers=workers)
+    load_raw_tables(con, result, schema)
+    return result
+
+
+def validate_all(
+    raw_dir: Path,
+    *,
+    state: KeptState,
+    chunk_rows: int = 200_000,
+    progress: Callable[[str], None] = log.info,
+    run_batches: RunBatches = run_in_process,
+    workers: int = 1,
+) -> IntakeResult:
+    """Steps 1 and 2: every submission validated now or reused from the kept state; the file
+    reports and quarantine collected (the rows stay in the entries until ``load_raw_tables``)."""
     found = discover(raw_dir)
-    submissions = plan(found)
+    submissions = plan(found, state)
     contract = load_contract()
     total_files = sum(len(s.files) for s in submissions)
     outcome: dict[Submission, Validated] = {}
@@ -236,7 +272,7 @@ def intake(
     reused = _reuse(parents, state)
     outcome.update(reused)
     _validate([s for s in parents if s not in outcome], state, chunk_rows, workers, run_batches, outcome, counter)
-    index = _parent_index(submissions, outcome, contract)
+    index = _parent_index(submissions, outcome, contract, state)
     reused_children = _reuse(children, state, index)
     outcome.update(reused_children)
     _validate([s for s in children if s not in outcome], state, chunk_rows, workers, run_batches, outcome, counter, index)
@@ -244,8 +280,9 @@ def intake(
     files_reused = sum(len(s.files) for s in [*reused, *reused_children])
     if files_reused:
         progress(f"  {files_reused} of {total_files} files unchanged since they were last validated: not read again (kept state)")
-    result = assemble(con, submissions, outcome, found, schema)
+    result = collect(submissions, outcome, found)
     result.files_reused = files_reused
+    result.kept_files = index.kept_files
     return result
 
 
@@ -266,7 +303,7 @@ class _Counter:
             self.progress(f"  [{self.done}/{self.total}] {report.file_name}: {report.rows_received} rows, {outcome}")
 
 
-def _reuse(submissions: list[Submission], state: KeptState, parent_index: pd.DataFrame | None = None) -> dict[Submission, Validated]:
+def _reuse(submissions: list[Submission], state: KeptState, parent_index: ParentIndex | None = None) -> dict[Submission, Validated]:
     reused = {}
     for submission in submissions:
         name = submission.entry_name
@@ -274,9 +311,10 @@ def _reuse(submissions: list[Submission], state: KeptState, parent_index: pd.Dat
             manifest = read_json(entry / "entry.json")
             if parent_index is None and entry.name != name:
                 continue
-            if parent_index is not None:
+            if parent_index is not None and manifest["index_digest"] != parent_index.digest:
+                # The index changed: reusable still if every look-up this entry made finds the same.
                 keys = pd.read_parquet(entry / "parent_keys.parquet")["key"]
-                if lookup_digest(keys, parent_index) != manifest["lookup_digest"]:
+                if lookup_digest(keys, parent_index.frame) != manifest["lookup_digest"]:
                     continue
             reused[submission] = Validated(submission.label, entry, tuple(FileReport(**r) for r in manifest["files"]))
             break
@@ -291,19 +329,11 @@ def _validate(
     run_batches: RunBatches,
     outcome: dict[Submission, Validated],
     counter: _Counter,
-    parent_index: pd.DataFrame | None = None,
+    parent_index: ParentIndex | None = None,
 ) -> None:
     if not submissions:
         return
-    index_path = None
-    if parent_index is not None:
-        index_path = state.root / "parent-index" / f"{frame_digest(parent_index)[:32]}.parquet"
-        if not index_path.exists():
-            scratch = state.scratch()
-            write_parquet(parent_index, scratch / "index.parquet", _PARENT_INDEX_SCHEMA)
-            index_path.parent.mkdir(parents=True, exist_ok=True)
-            (scratch / "index.parquet").rename(index_path)
-            shutil.rmtree(scratch, ignore_errors=True)
+    index_path = parent_index.path if parent_index is not None else None
     by_label = {s.label: s for s in submissions}
     for results in run_batches(batches_of(submissions, state, chunk_rows, workers, index_path)):
         for validated in results:
@@ -311,32 +341,28 @@ def _validate(
             counter.report(validated)
 
 
-def assemble(
-    con: duckdb.DuckDBPyConnection,
-    submissions: list[Submission],
-    outcome: dict[Submission, Validated],
-    found: Discovery,
-    schema: str = "work.main",
-) -> IntakeResult:
-    """The raw tables, file reports and quarantine, from every submission's kept-state entry."""
+def collect(submissions: list[Submission], outcome: dict[Submission, Validated], found: Discovery) -> IntakeResult:
+    """The file reports and quarantine of every submission, from its kept-state entry."""
     result = IntakeResult(periods=found.periods, warnings=list(found.warnings))
-    create_raw_tables(con, schema)
-    staged: dict[str, list[Path]] = {}
-    quarantine_files: list[Path] = []
     for submission in submissions:
         validated = outcome[submission]
         result.entries.append(validated.entry)
         result.files.extend(validated.reports)
-        if (validated.entry / "staged.parquet").exists():
-            staged.setdefault(submission.extract.name, []).append(validated.entry / "staged.parquet")
         if (validated.entry / "quarantine.parquet").exists():
-            quarantine_files.append(validated.entry / "quarantine.parquet")
-    for extract_name, paths in staged.items():
-        con.execute(f"insert into {schema}.raw_{extract_name} by name select * from read_parquet({_sql_list(paths)})")
-    if quarantine_files:
-        result.quarantine = pd.concat([pd.read_parquet(path) for path in quarantine_files], ignore_index=True)[QUARANTINE_COLUMNS]
+            result.quarantine_files.append(validated.entry / "quarantine.parquet")
     result.files.sort(key=lambda r: (r.period_start, r.file_name))
     return result
+
+
+def load_raw_tables(con: duckdb.DuckDBPyConnection, result: IntakeResult, schema: str = "work.main") -> None:
+    """Step 3: every submission's validated rows into the ``raw_<extract>`` tables."""
+    create_raw_tables(con, schema)
+    staged: dict[str, list[Path]] = {}
+    for entry in result.entries:
+        if (entry / "staged.parquet").exists():
+            staged.setdefault(entry.parents[1].name, []).append(entry / "staged.parquet")
+    for extract_name, paths in staged.items():
+        con.execute(f"insert into {schema}.raw_{extract_name} by name select * from read_parquet({_sql_list(paths)})")
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection, schema: str = "work.main") -> None:
@@ -361,24 +387,62 @@ def _parent_extract(contract: dict[str, Extract]) -> str | None:
     return next((e.parent.extract for e in contract.values() if e.parent), None)
 
 
-def _parent_index(submissions: list[Submission], outcome: dict[Submission, Validated], contract: dict[str, Extract]) -> pd.DataFrame:
+@dataclass
+class ParentIndex:
+    """The parent extract's keys and dates (see ``_parent_index``), kept as a Parquet file that
+    the children's workers read, and named by a digest of its content."""
+
+    path: Path
+    digest: str
+    _frame: pd.DataFrame | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = pd.read_parquet(self.path).astype({"key": object})
+        return self._frame
+
+    @property
+    def kept_files(self) -> list[Path]:
+        return [self.path, *self.path.parent.glob(f"from-*-{self.digest}.json")]
+
+
+def _parent_index(
+    submissions: list[Submission], outcome: dict[Submission, Validated], contract: dict[str, Extract], state: KeptState
+) -> ParentIndex:
     """Every key in any file of the parent extract (quarantined rows included: the orphan rule asks
     whether a key is in a *submitted* file), with its event date from the staged row of the
-    latest period (latest period wins, as in staging); no date when no row of it was staged."""
+    latest period (latest period wins, as in staging); no date when no row of it was staged.
+
+    Made of the parent submissions' entries, so the same entries give the same index: that is
+    remembered, and the index is not rebuilt."""
     parent = _parent_extract(contract)
-    parts = [
-        pd.read_parquet(outcome[s].entry / "parents.parquet")
-        for s in submissions
-        if s.extract.name == parent and (outcome[s].entry / "parents.parquet").exists()
-    ]
-    if not parts:
-        return pd.DataFrame({"key": pd.Series([], dtype=object), "event_day": pd.Series([], dtype="datetime64[us]")})
-    rows = pd.concat(parts, ignore_index=True)
-    dated = rows[rows["is_staged"]].sort_values("period_start", kind="stable").drop_duplicates("key", keep="last")
-    keys = pd.DataFrame({"key": sorted(rows["key"].unique())})
-    index = keys.merge(dated[["key", "event_day"]], on="key", how="left")
-    index["event_day"] = index["event_day"].astype("datetime64[us]")
-    return index
+    entries = [outcome[s].entry for s in submissions if s.extract.name == parent]
+    folder = state.root / "parent-index"
+    source = digest_of(sorted(e.name for e in entries))[:32]
+    for pointer in folder.glob(f"from-{source}-*.json"):
+        digest = pointer.stem.rsplit("-", 1)[1]
+        if (folder / f"{digest}.parquet").exists():
+            return ParentIndex(folder / f"{digest}.parquet", digest)
+    parts = [pd.read_parquet(entry / "parents.parquet") for entry in entries if (entry / "parents.parquet").exists()]
+    if parts:
+        rows = pd.concat(parts, ignore_index=True)
+        dated = rows[rows["is_staged"]].sort_values("period_start", kind="stable").drop_duplicates("key", keep="last")
+        keys = pd.DataFrame({"key": sorted(rows["key"].unique())}, dtype=object)
+        frame = keys.merge(dated[["key", "event_day"]].astype({"key": object}), on="key", how="left")
+    else:
+        frame = pd.DataFrame({"key": pd.Series([], dtype=object), "event_day": pd.Series([], dtype="datetime64[us]")})
+    frame["event_day"] = frame["event_day"].astype("datetime64[us]")
+    digest = frame_digest(frame)[:32]
+    path = folder / f"{digest}.parquet"
+    if not path.exists():
+        scratch = state.scratch()
+        write_parquet(frame, scratch / "index.parquet", _PARENT_INDEX_SCHEMA)
+        folder.mkdir(parents=True, exist_ok=True)
+        (scratch / "index.parquet").rename(path)
+        shutil.rmtree(scratch, ignore_errors=True)
+    write_json(folder / f"from-{source}-{digest}.json", {"entries": sorted(e.name for e in entries)})
+    return ParentIndex(path, digest, frame)
 
 
 def lookup_digest(keys: pd.Series, parent_index: pd.DataFrame) -> str:
@@ -447,12 +511,13 @@ def _write_entry(kept: KeptState, submission: Submission, files: list[_FileIntak
     if parent_rows:
         write_parquet(pd.concat(parent_rows, ignore_index=True), scratch / "parents.parquet", _PARENT_ROWS_SCHEMA)
     name = submission.entry_name
-    manifest = {"submission": submission.label, "files": [asdict(r) for r in reports], "lookup_digest": None}
+    manifest = {"submission": submission.label, "files": [asdict(r) for r in reports], "lookup_digest": None, "index_digest": None}
     if parent_index is not None:
+        manifest["index_digest"] = parent_index.stem
         keys = pd.concat([pd.Series(k, dtype=object) for f in files for k in f.parent_keys] or [pd.Series([], dtype=object)])
         keys = pd.Series(sorted(pd.unique(keys.dropna())), dtype=object)
         write_parquet(pd.DataFrame({"key": keys}), scratch / "parent_keys.parquet", pa.schema([("key", pa.large_string())]))
-        manifest["lookup_digest"] = lookup_digest(keys, pd.read_parquet(parent_index))
+        manifest["lookup_digest"] = lookup_digest(keys, pd.read_parquet(parent_index).astype({"key": object}))
         name = f"{name}-{manifest['lookup_digest'][:16]}"
     write_json(scratch / "entry.json", manifest)
     entry = kept.commit(scratch, kept.entry_dir(extract.name, submission.period.folder_id, name))

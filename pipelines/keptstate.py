@@ -23,6 +23,8 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -83,6 +85,46 @@ class KeptState:
             return []
         return sorted(path for path in folder.iterdir() if path.name.startswith(prefix) and (path / "entry.json").exists())
 
+    @contextmanager
+    def file_digests(self, sha256_of: Callable[[Path], str]) -> Iterator[Callable[[Path], str]]:
+        """``sha256_of``, remembered by each file's size, modification time and inode (as git's
+        index does), so an unchanged file is not read just to learn that it is unchanged."""
+        path = self.root / "file-digests.json"
+        try:
+            known = read_json(path)
+        except (OSError, ValueError):
+            known = {}
+        seen: dict[str, list] = {}
+
+        def digest(file: Path) -> str:
+            info = file.stat()
+            stamp = [info.st_size, info.st_mtime_ns, info.st_ino]
+            key = str(file)
+            cached = known.get(key)
+            sha = cached[3] if cached and cached[:3] == stamp else sha256_of(file)
+            seen[key] = [*stamp, sha]
+            return sha
+
+        yield digest
+        if seen != known:
+            self.root.mkdir(parents=True, exist_ok=True)
+            scratch = self.root / f".file-digests-{uuid.uuid4().hex}.json"
+            write_json(scratch, seen)
+            os.replace(scratch, path)
+
+    def published(self) -> dict | None:
+        """What the last published refresh recorded (``mark_published``), if anything."""
+        try:
+            return read_json(self.root / "published.json")
+        except (OSError, ValueError):
+            return None
+
+    def mark_published(self, run_id: str, fingerprint: str) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        scratch = self.root / f".published-{uuid.uuid4().hex}.json"
+        write_json(scratch, {"run_id": run_id, "fingerprint": fingerprint})
+        os.replace(scratch, self.root / "published.json")
+
     def scratch(self) -> Path:
         path = self.root / "scratch" / uuid.uuid4().hex
         path.mkdir(parents=True)
@@ -98,14 +140,13 @@ class KeptState:
         return target
 
     def prune(self, keep: set[Path]) -> int:
-        """Remove every entry not in ``keep`` (after a publish), parent indexes and scratch folders."""
+        """Remove every entry and parent index not in ``keep`` (after a publish), and scratch."""
         removed = 0
-        for entry in self.intake_dir.glob("*/*/*"):
-            if entry not in keep:
-                shutil.rmtree(entry, ignore_errors=True)
+        for path in [*self.intake_dir.glob("*/*/*"), *(self.root / "parent-index").glob("*")]:
+            if path not in keep:
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
                 removed += 1
-        for folder in ("scratch", "parent-index"):
-            shutil.rmtree(self.root / folder, ignore_errors=True)
+        shutil.rmtree(self.root / "scratch", ignore_errors=True)
         return removed
 
 

@@ -138,3 +138,20 @@ def swap_in(build: Build) -> list[Path]:
 
 def discard(build: Build) -> None:
     shutil.rmtree(build.root, ignore_errors=True)
+
+
+def copy_published(marts_dir: Path, build: Build) -> None:
+    """Copy the published outputs into a build (the database by value; the other files as hard
+    links where the filesystem allows, since they are replaced, never written in place)."""
+    shutil.copyfile(marts_dir / MARTS_FILE, build.marts_path)
+    for folder in ("parquet", "board", "reports"):
+        source = marts_dir / folder
+        if not source.is_dir():
+            continue
+        for path in sorted(source.iterdir()):
+            if path.is_file():
+                target = build.root / folder / path.name
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copy2(path, target)

@@ -23,8 +23,8 @@ from pipelines import __version__, models, pseudonymise, report
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
-from pipelines.publish import Build, close_build_connection, export_parquet, open_build_connection
-from pipelines.intake import IntakeResult, RunBatches, intake, run_in_process
+from pipelines.publish import Build, close_build_connection, copy_published, export_parquet, open_build_connection
+from pipelines.intake import IntakeResult, RunBatches, load_raw_tables, run_in_process, validate_all
 from pipelines.keptstate import KeptState
 
 log = logging.getLogger("pmf")
@@ -91,19 +91,18 @@ def choose_period(requested: str | None, periods: list[Quarter]) -> Quarter:
 
 
 def run_intake(
-    con: duckdb.DuckDBPyConnection,
     raw_dir: Path,
     settings: Settings,
     progress: Progress,
     *,
-    state: KeptState | None = None,
+    state: KeptState,
     run_batches: RunBatches = run_in_process,
     workers: int = 1,
 ) -> IntakeResult:
     """Read and validate what is new or changed (on ``run_batches``' workers); reuse the rest."""
     progress(f"Reading and validating extracts in {raw_dir}")
-    result = intake(
-        raw_dir, con, state=state, chunk_rows=settings.chunk_rows, progress=progress, run_batches=run_batches, workers=workers
+    result = validate_all(
+        raw_dir, state=state, chunk_rows=settings.chunk_rows, progress=progress, run_batches=run_batches, workers=workers
     )
     for warning in result.warnings:
         progress(f"  note: {warning}")
@@ -111,7 +110,9 @@ def run_intake(
 
 
 def write_intake_tables(con: duckdb.DuckDBPyConnection, result: IntakeResult) -> None:
-    """data_quality and quarantine (published) and the receipts the SQL and availability use."""
+    """The validated rows (raw tables), data_quality and quarantine (published), and the receipts
+    the SQL and availability use."""
+    load_raw_tables(con, result)
     _write_table(con, "marts.main.data_quality", result.data_quality_frame())
     _write_table(con, "marts.main.quarantine", result.quarantine)
     folders = pd.DataFrame(
@@ -202,6 +203,61 @@ def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progres
     return tables
 
 
+# --------------------------------------------------------------------------- nothing changed?
+
+_OUTPUT_CODE = ("pipelines", "sql", "expectations")
+_OUTPUT_LIBRARIES = ("duckdb", "openpyxl", "pandas", "pyarrow", "scipy", "great_expectations", "python-calamine")
+
+
+def outputs_fingerprint(result: IntakeResult, settings: Settings, period: Quarter) -> str:
+    """Everything the published outputs depend on, but for the run's id and times: the validated
+    submissions (their files' bytes), the reference files, the settings, the board period, the
+    code and library versions, and the pseudonymisation key (by a keyed hash, never the key)."""
+    import hmac
+    import importlib.metadata
+
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for folder in _OUTPUT_CODE:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(settings.reference_dir.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(settings.reference_dir)).encode() + b"\0" + path.read_bytes())
+    for library in _OUTPUT_LIBRARIES:
+        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+    digest.update(json.dumps([e.name for e in result.entries]).encode())
+    digest.update(settings.model_dump_json().encode() + period.label.encode() + __version__.encode())
+    digest.update(hmac.new(pseudonymise.load_key(), b"pmf outputs fingerprint", hashlib.sha256).digest())
+    return digest.hexdigest()
+
+
+def unchanged_since(state: KeptState, marts_dir: Path, fingerprint: str) -> str | None:
+    """The run id of the published refresh whose outputs this one would reproduce exactly, if any.
+
+    Its outputs can be re-published as they are when they were made from the same everything
+    (``outputs_fingerprint``), are still the published ones, and list no revisions (a rerun's
+    revisions against them are none: re-publishing theirs would repeat stale ``r`` markers).
+    """
+    published = state.published()
+    marts = marts_dir / "pmf.duckdb"
+    if not published or published.get("fingerprint") != fingerprint or not marts.exists():
+        return None
+    try:
+        with duckdb.connect(str(marts), read_only=True) as con:
+            latest = con.execute(
+                "select run_id from refresh_log where outcome = 'published' order by finished_at desc, run_id desc limit 1"
+            ).fetchone()
+            tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+            revised = con.execute("select count(*) from indicator_revisions").fetchone()[0] if "indicator_revisions" in tables else 0
+    except duckdb.Error:
+        return None
+    if latest is None or latest[0] != published.get("run_id") or revised:
+        return None
+    return published["run_id"]
+
+
 RUN_LOG = "refresh_log.jsonl"
 
 
@@ -235,14 +291,41 @@ def append_run_record(marts_dir: Path, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-def write_refresh_log(con: duckdb.DuckDBPyConnection, marts_dir: Path, current: dict) -> None:
-    """``refresh_log``: every earlier run from the run log, plus this one (as published)."""
+def refresh_log_frame(marts_dir: Path, current: dict) -> pd.DataFrame:
+    """Every earlier run from the run log, plus this one (as published)."""
     path = marts_dir / "logs" / RUN_LOG
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
     frame = pd.DataFrame([*records, current])
     for column in ("started_at", "finished_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
-    _write_table(con, "marts.main.refresh_log", frame)
+    return frame
+
+
+def write_refresh_log(con: duckdb.DuckDBPyConnection, marts_dir: Path, current: dict) -> None:
+    """``refresh_log``: every earlier run from the run log, plus this one (as published)."""
+    _write_table(con, "marts.main.refresh_log", refresh_log_frame(marts_dir, current))
+
+
+def count_indicator_values(marts_dir: Path, summary: RefreshSummary) -> None:
+    with duckdb.connect(str(marts_dir / "pmf.duckdb"), read_only=True) as con:
+        rows, available = con.execute("select count(*), count(value) from indicator_values").fetchone()
+    summary.indicator_rows, summary.indicator_values_available = int(rows), int(available)
+
+
+def republish_unchanged(build: Build, marts_dir: Path, current: dict, previous_run_id: str, progress: Progress) -> None:
+    """The published outputs, copied into this run's build as they are, with this run added to
+    ``refresh_log`` (in the database and its Parquet copy): nothing else would change."""
+    progress(f"Nothing changed since refresh {previous_run_id} (same files, reference data, settings and code): "
+             "re-publishing its outputs with this run's record")
+    copy_published(marts_dir, build)
+    frame = refresh_log_frame(marts_dir, current)
+    with duckdb.connect(str(build.marts_path)) as con:
+        con.register("_frame", frame)
+        con.execute("delete from refresh_log")  # keeps the table's comments
+        con.execute("insert into refresh_log by name select * from _frame")
+        con.unregister("_frame")
+        con.execute("checkpoint")
+    export_parquet(build.marts_path, build.parquet_dir, ["refresh_log"])
 
 
 def summarise(result: IntakeResult, summary: RefreshSummary) -> None:

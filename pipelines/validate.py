@@ -217,6 +217,7 @@ class _Validator:
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)  # a worker's log is the user's screen
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -1,0 +1,69 @@
+"""One process, N local processes and a Dask cluster publish the same content, table by table."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.cli import main
+from pipelines.demo import generate_demo
+from pipelines.periods import Quarter
+
+pytestmark = pytest.mark.e2e
+
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+RUN_SPECIFIC = {"refresh_log"}  # run ids and times: the only table allowed to differ
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("workers")
+    raw, reference = root / "raw", root / "reference"
+    reference.mkdir()
+    for name in ("work_plan.csv", "plan_line_updates.csv"):
+        shutil.copy(REFERENCE / name, reference / name)
+    generate_demo(raw, reference, first=Quarter.parse("2018-19 Q3"), last=Quarter.parse("2018-19 Q4"))
+    config = root / "pmf.toml"
+    config.write_text(f'reference_dir = "{reference}"\n')
+    return root, raw, config
+
+
+def _refresh(world, name: str, *options: str) -> dict[str, pd.DataFrame]:
+    root, raw, config = world
+    marts = root / name
+    code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config), *options])
+    assert code == 0
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        names = [row[0] for row in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        tables = {t: con.execute(f"select * from {t}").df() for t in names if t not in RUN_SPECIFIC}
+    return {t: _sorted(frame) for t, frame in tables.items()}
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.sort_values(list(frame.columns), key=lambda c: c.astype(str)).reset_index(drop=True)
+
+
+def _assert_same(left: dict, right: dict, label: str) -> None:
+    assert sorted(left) == sorted(right), label
+    for table in left:
+        pd.testing.assert_frame_equal(left[table], right[table], obj=f"{label}: {table}")
+
+
+def test_one_process_two_processes_and_a_dask_cluster_publish_the_same(world):
+    from distributed import Client, LocalCluster, get_task_stream
+
+    one = _refresh(world, "marts-1", "--workers", "1")
+    assert len(one["quarantine"]) > 0 and len(one["indicator_values"]) > 0  # a world with something to compare
+    two = _refresh(world, "marts-2", "--workers", "2")
+    _assert_same(one, two, "--workers 1 vs --workers 2")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client, get_task_stream(client) as stream:
+            dask = _refresh(world, "marts-dask", "--dask-address", cluster.scheduler_address)
+        ran_on = {task["worker"] for task in stream.data}
+    assert ran_on, "the read-and-validate tasks ran on the cluster's workers"
+    _assert_same(one, dask, "--workers 1 vs Dask")

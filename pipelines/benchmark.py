@@ -15,8 +15,11 @@ either value is null.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.intervals import intervals_frame
+
+DATE = pd.ArrowDtype(pa.date32())  # DATE in DuckDB even for an empty table
 
 COMPARATOR = "Tees"
 BETTER, SIMILAR, WORSE, NOT_COMPARED = "better", "similar", "worse", "not compared"
@@ -140,5 +143,5 @@ def benchmark_frame(values: pd.DataFrame, comparator_la_codes: tuple[str, ...]) 
     out["comparator"] = COMPARATOR
     out["comparison"] = pd.array([comparison for comparison, _ in judged], dtype="string")
     out["not_compared_reason"] = pd.array([reason for _, reason in judged], dtype="string")
-    out["period_start"] = pd.to_datetime(out["period_start"]).dt.date
+    out["period_start"] = pd.to_datetime(out["period_start"]).astype(DATE)
     return out[BENCHMARK_COLUMNS].sort_values(["indicator_code", "la_code", "period_start"]).reset_index(drop=True)

@@ -33,6 +33,9 @@ from numbers import Real
 from typing import Literal
 
 import pandas as pd
+import pyarrow as pa
+
+DATE = pd.ArrowDtype(pa.date32())  # DATE in DuckDB even for an empty table
 
 Side = Literal["high", "low"]
 Flags = dict[int, Side]  # position in the series (0-based) -> side
@@ -267,7 +270,7 @@ def spc_frame(values: pd.DataFrame, pack_period: str) -> pd.DataFrame:
     for column in ("indicator_code", "la_code", "period", "pack_period", "rules", "side", "variation"):
         frame[column] = frame[column].astype("string")
     frame["points"] = frame["points"].astype("Int64")
-    frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.date
+    frame["period_start"] = pd.to_datetime(frame["period_start"]).astype(DATE)
     return frame
 
 

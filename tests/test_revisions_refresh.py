@@ -72,6 +72,25 @@ def test_a_resubmitted_file_is_listed_as_revised(tmp_path):
     assert row["revised_fields"] == "numerator;denominator;value"
     assert (row["previous_run_id"], row["run_id"]) == (first_run, second_run)
 
+    # The other Tees LAs sent no incidents: MARAC denominators of 0 add nothing, so the Tees
+    # figure is Hartlepool's own 8 / 19, inside its interval: similar.
+    (tees,) = _query(marts, "select * from indicator_benchmark where indicator_code = 'MARAC' "
+                            f"and la_code = '{HPL}' and period = '2018-19 Q1'")
+    assert (tees["comparator"], tees["comparator_numerator"], tees["comparator_denominator"]) == ("Tees", 8, 19)
+    assert tees["comparator_value"] == pytest.approx(100 * 8 / 19)
+    assert (tees["comparison"], tees["not_compared_reason"]) == ("similar", None)
+    # Two points in the pack period's series (2018-19 Q2, the latest folder): too few for SPC.
+    spc = _query(marts, f"select * from indicator_spc where indicator_code = 'MARAC' and la_code = '{HPL}' order by period")
+    assert [(row["period"], row["value"], row["pack_period"], row["variation"]) for row in spc] == [
+        ("2018-19 Q1", pytest.approx(100 * 8 / 19), "2018-19 Q2", "too few points"),
+        ("2018-19 Q2", pytest.approx(20.0), "2018-19 Q2", "too few points"),
+    ]
+    (line,) = _query(marts, f"select * from work_plan_status where line_id = '1.1.4' and la_code = '{HPL}' "
+                            "and period = '2018-19 Q2'")
+    assert (line["latest_period"], line["spc_variation"], line["tees_comparison"], line["is_red_red"]) == (
+        "2018-19 Q2", "too few points", "similar", False,
+    )
+
     # The same inputs again: nothing revised.
     assert refresh() == 0
     assert _query(marts, "select * from indicator_revisions") == []

@@ -189,3 +189,17 @@ def test_bad_arguments_are_refused():
         benchmark.compare_with_comparator(1.0, 0.5, 1.5, 1.0, "up")
     with pytest.raises(ValueError, match="comparator_la_codes is empty"):
         benchmark.comparator_figures(values_frame(), ())
+
+
+def test_the_comparator_setting_is_the_four_tees_las_and_is_checked():
+    from pydantic import ValidationError
+
+    from pipelines.config import Settings
+
+    settings = Settings()
+    assert settings.comparator_la_codes == TEES  # the board's own included (indicators.md v2)
+    assert settings.other_comparator_la_codes == (MBRO, RCL, STOCK)
+    with pytest.raises(ValidationError, match="at least one LA code"):
+        Settings(comparator_la_codes=())
+    with pytest.raises(ValidationError, match="E06000002 more than once"):
+        Settings(comparator_la_codes=(HPL, MBRO, MBRO))

@@ -18,8 +18,9 @@ class Settings(BaseModel):
 
     board_la_code: str = "E06000001"
     board_name: str = "Hartlepool Safeguarding Children Board"
-    # The other Tees LAs the board compares itself with.
-    comparator_la_codes: tuple[str, ...] = ("E06000002", "E06000003", "E06000004")
+    # The LAs whose summed counts make the comparator ("Tees") figure: the four Tees LAs, the
+    # board's own included (indicators.md v2). The workbook shows the others beside the board's.
+    comparator_la_codes: tuple[str, ...] = ("E06000001", "E06000002", "E06000003", "E06000004")
     la_names: dict[str, str] = Field(
         default_factory=lambda: {
             "E06000001": "Hartlepool",
@@ -34,10 +35,25 @@ class Settings(BaseModel):
     # Board workbook: any count from 1 to this is shown as "<5" (outputs.md: small numbers).
     suppress_counts_below: int = Field(default=5, ge=1)
 
+    @field_validator("comparator_la_codes")
+    @classmethod
+    def _comparators_are_distinct(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        if not codes:
+            raise ValueError("needs at least one LA code (the LAs whose counts make the Tees figure)")
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once (each LA's counts would be summed twice)")
+        return codes
+
     @field_validator("default_baseline_period")
     @classmethod
     def _is_period(cls, value: str) -> str:
         return Quarter.parse(value).label
+
+    @property
+    def other_comparator_la_codes(self) -> tuple[str, ...]:
+        """The comparator LAs other than the board's own (shown beside it)."""
+        return tuple(code for code in self.comparator_la_codes if code != self.board_la_code)
 
     def la_name(self, la_code: str) -> str:
         return self.la_names.get(la_code, la_code)

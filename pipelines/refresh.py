@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import __version__, models, pseudonymise, report
+from pipelines import __version__, benchmark, models, pseudonymise, report, revisions, spc
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
-from pipelines.publish import Build, close_build_connection, copy_published, export_parquet, open_build_connection
+from pipelines.publish import MARTS_FILE, Build, close_build_connection, copy_published, export_parquet, open_build_connection
 from pipelines.intake import IntakeResult, RunBatches, load_raw_tables, run_in_process, validate_all
 from pipelines.keptstate import KeptState
 
@@ -171,12 +171,61 @@ def run_indicators(con: duckdb.DuckDBPyConnection, result: IntakeResult, progres
     return values
 
 
+def run_spc(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, period: Quarter, progress: Progress) -> None:
+    """``indicator_spc``: the XmR reading of every series up to the pack period (``pipelines/spc.py``).
+
+    Also, for the work-plan status of every quarter, the reading as at each quarter
+    (``spc_readings``, private: ``pack_period`` = the quarter the series runs up to).
+    """
+    quarters = values[["period", "period_start"]].drop_duplicates().sort_values("period_start")["period"]
+    readings = pd.concat([spc.spc_frame(values, quarter) for quarter in quarters], ignore_index=True)
+    _write_table(con, "work.main.spc_readings", readings)
+    pack = readings[readings["pack_period"] == period.label].reset_index(drop=True)
+    _write_table(con, "marts.main.indicator_spc", pack)
+    limited = pack.loc[pack["mean"].notna(), ["indicator_code", "la_code"]].drop_duplicates()
+    progress(f"SPC for {period.label}: {len(limited)} indicator x LA series with limits (12 or more points)")
+
+
+def run_benchmark(con: duckdb.DuckDBPyConnection, values: pd.DataFrame, settings: Settings, progress: Progress) -> None:
+    """``indicator_benchmark``: every LA against the Tees figure of ``settings.comparator_la_codes``."""
+    frame = benchmark.benchmark_frame(values, settings.comparator_la_codes)
+    _write_table(con, "marts.main.indicator_benchmark", frame)
+    compared = int((frame["comparison"] != benchmark.NOT_COMPARED).sum())
+    progress(f"Compared {compared} of {len(frame)} values with the Tees figure ({', '.join(settings.comparator_la_codes)})")
+
+
+def run_revisions(
+    con: duckdb.DuckDBPyConnection, values: pd.DataFrame, build: Build, period: Quarter, settings: Settings,
+    progress: Progress,
+) -> None:
+    """``indicator_revisions`` against the published marts (read before they are replaced), and
+    ``build_info``, which names this refresh for the next one's comparison."""
+    previous = revisions.read_published(build.marts_dir / MARTS_FILE)
+    frame = revisions.revisions_frame(previous, values, build.run_id)
+    _write_table(con, "marts.main.indicator_revisions", frame)
+    info = pd.DataFrame([{
+        "run_id": build.run_id,
+        "board_period": period.label,
+        "board_la_code": settings.board_la_code,
+        "comparator_la_codes": ";".join(settings.comparator_la_codes),
+        "pmf_version": __version__,
+    }])
+    _write_table(con, "marts.main.build_info", info)
+    if previous is None:
+        progress("Revisions: first publish in this marts folder, nothing to compare")
+    else:
+        progress(f"Revisions: {len(frame)} published figures changed since refresh {previous.run_id}")
+
+
 def run_work_plan_status(con: duckdb.DuckDBPyConnection, settings: Settings, progress: Progress) -> None:
     """``work_plan_status``: every line of both plans, with its computed or lead-entered status."""
     run_settings = pd.DataFrame(
         [{"board_la_code": settings.board_la_code, "default_baseline_period": settings.default_baseline_period}]
     )
     _write_table(con, "work.main.run_settings", run_settings)
+    areas = list(dict.fromkeys([settings.board_la_code, *settings.comparator_la_codes]))
+    comparator_las = pd.DataFrame({"la_code": areas, "la_name": [settings.la_name(code) for code in areas]})
+    _write_table(con, "work.main.comparator_las", comparator_las)
     models.run_models(con, models.discover_models(layers=("marts",)))
     ((lines, statuses),) = con.execute(
         "select count(distinct line_id), count(*) from marts.main.work_plan_status"
@@ -324,8 +373,9 @@ def republish_unchanged(build: Build, marts_dir: Path, current: dict, previous_r
         con.execute("delete from refresh_log")  # keeps the table's comments
         con.execute("insert into refresh_log by name select * from _frame")
         con.unregister("_frame")
+        con.execute("update build_info set run_id = ?", [build.run_id])  # the next refresh compares with this run
         con.execute("checkpoint")
-    export_parquet(build.marts_path, build.parquet_dir, ["refresh_log"])
+    export_parquet(build.marts_path, build.parquet_dir, ["refresh_log", "build_info"])
 
 
 def summarise(result: IntakeResult, summary: RefreshSummary) -> None:

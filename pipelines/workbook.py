@@ -139,7 +139,7 @@ def _generated_at(con: duckdb.DuckDBPyConnection) -> datetime:
 
 
 def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsExtract:
-    las = [settings.board_la_code, *settings.comparator_la_codes]
+    las = [settings.board_la_code, *settings.other_comparator_la_codes]
     with duckdb.connect(str(marts_path), read_only=True) as con:
         lines = _fetch(
             con,
@@ -452,7 +452,7 @@ def write_section(ws: Worksheet, section: str, statuses: list[dict], data: Marts
                   table_prefix: str) -> None:
     """Status of each line × indicator, then each indicator's last 8 quarters with the comparators."""
     write_titles(ws, section, data, settings)
-    comparators = list(settings.comparator_la_codes)
+    comparators = list(settings.other_comparator_la_codes)
     comparator_names = [settings.la_name(code) for code in comparators]
     below = settings.suppress_counts_below
     board = settings.board_la_code
@@ -694,7 +694,7 @@ def methods_notes(data: MartsExtract, settings: Settings) -> list[tuple[str, str
     below = settings.suppress_counts_below
     extracts = sorted({source.strip() for row in data.definitions.values()
                        for source in (row["sources"] or "").split(",") if source.strip()})
-    comparators = ", ".join(f"{settings.la_name(code)} ({code})" for code in settings.comparator_la_codes)
+    comparators = ", ".join(f"{settings.la_name(code)} ({code})" for code in settings.other_comparator_la_codes)
     return [
         ("Intervals", "95% confidence intervals. Percentages: Wilson score interval (Wilson 1927). Rates per 10,000: "
                       "Byar's method when the count is 10 or more, exact Poisson (chi-squared) below 10; a count of 0 "

@@ -1,9 +1,11 @@
-"""The wide comparison mart (sql/marts/indicator_comparison.sql): one row per indicator × quarter
-with the four Tees LAs side by side, each compared with the board LA.
+"""The comparison mart (sql/marts/indicator_comparison.sql): one row per indicator × LA × quarter
+for the board LA and the comparator LAs of the settings, each compared with the board LA. Long,
+so any set of LAs works: no column is named after an LA (outputs.md v2).
 
-The tables it reads (indicator_values, indicator_definitions, run_settings) are written straight
-into an in-memory DuckDB; expectations are worked out by hand in the comments. Significance is
-the work-plan rule: the 95% intervals do not overlap, and intervals that touch overlap.
+The tables it reads (indicator_values, indicator_definitions, run_settings, comparator_las) are
+written straight into an in-memory DuckDB; expectations are worked out by hand in the comments.
+Significance is the work-plan rule: the 95% intervals do not overlap, and intervals that touch
+overlap.
 """
 
 from __future__ import annotations
@@ -17,17 +19,14 @@ from pipelines import models
 from pipelines.indicators import INDICATOR_VALUE_COLUMNS
 
 HPL, MBRO, RCL, STOCK = "E06000001", "E06000002", "E06000003", "E06000004"
-OTHER_LA = "E06000099"  # not a Tees LA: stays in indicator_values only
+OTHER_LA = "E06000099"  # not a Tees LA: only in the mart when the settings name it
 Q1, Q2 = "2018-19 Q1", "2018-19 Q2"
 DATES = {Q1: (date(2018, 4, 1), date(2018, 6, 30)), Q2: (date(2018, 7, 1), date(2018, 9, 30))}
 MODEL = next(model for model in models.discover_models(layers=("marts",)) if model.name == "indicator_comparison")
 
-LA_COLUMNS = {
-    HPL: "hartlepool",
-    MBRO: "middlesbrough",
-    RCL: "redcar_and_cleveland",
-    STOCK: "stockton_on_tees",
-}
+TEES = (HPL, MBRO, RCL, STOCK)
+NAMES = {HPL: "Hartlepool", MBRO: "Middlesbrough", RCL: "Redcar and Cleveland", STOCK: "Stockton-on-Tees",
+         OTHER_LA: "Elsewhere"}
 
 # (indicator, la_code, period) -> (value, ci_lower, ci_upper); absent = not received (null value).
 VALUES = {
@@ -56,7 +55,7 @@ DEFINITIONS = [
 ]
 
 
-def build(board_la_code: str = HPL) -> duckdb.DuckDBPyConnection:
+def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(
         "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
@@ -88,21 +87,25 @@ def build(board_la_code: str = HPL) -> duckdb.DuckDBPyConnection:
     con.executemany("insert into indicator_definitions values (?, ?, ?, ?, ?, ?, ?, ?, ?)", DEFINITIONS)
     con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
     con.execute("insert into run_settings values (?, '2017-18 Q2')", [board_la_code])
+    # As the refresh writes it: the board LA, then the comparator LAs of the settings.
+    con.execute("create table comparator_las (la_code varchar, la_name varchar)")
+    areas = list(dict.fromkeys([board_la_code, *comparator_la_codes]))
+    con.executemany("insert into comparator_las values (?, ?)", [(code, NAMES[code]) for code in areas])
     models.run_model(con, MODEL, published_schema="main", work_schema="main")
     return con
 
 
-def comparison_rows(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict]:
+def comparison_rows(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], dict]:
     cursor = con.execute("select * from indicator_comparison")
     names = [column[0] for column in cursor.description]
     rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-    keyed = {(row["indicator_code"], row["period"]): row for row in rows}
-    assert len(keyed) == len(rows), "one row per indicator × period"
+    keyed = {(row["indicator_code"], row["la_code"], row["period"]): row for row in rows}
+    assert len(keyed) == len(rows), "one row per indicator × LA × period"
     return keyed
 
 
-def side_by_side(row: dict, suffix: str) -> dict[str, object]:
-    return {la: row[f"{name}_{suffix}"] for la, name in LA_COLUMNS.items()}
+def by_la(rows: dict, code: str, period: str, column: str) -> dict[str, object]:
+    return {la: row[column] for (ind, la, quarter), row in rows.items() if (ind, quarter) == (code, period)}
 
 
 @pytest.fixture(scope="module")
@@ -110,33 +113,36 @@ def hartlepool_board():
     return comparison_rows(build(HPL))
 
 
-def test_columns_are_named_by_la_without_spaces():
+def test_the_table_is_long_no_column_is_named_after_an_la():
     con = build()
     columns = [column[0] for column in con.execute("select * from indicator_comparison limit 0").description]
-    per_la = [f"{name}_{part}" for name in LA_COLUMNS.values() for part in ("value", "ci_lower", "ci_upper", "vs_board")]
     assert columns == [
-        "indicator_code", "title", "unit", "unit_label", "polarity",
-        "period", "period_start", "period_end", "board_la_code", *per_la,
+        "indicator_code", "title", "unit", "unit_label", "polarity", "la_code", "la_name",
+        "period", "period_start", "period_end", "board_la_code", "value", "ci_lower", "ci_upper",
+        "board_value", "vs_board",
     ]
 
 
-def test_one_row_per_indicator_and_quarter(hartlepool_board):
-    assert sorted(hartlepool_board) == [("MISSED", Q1), ("MISSED", Q2), ("RHI", Q1), ("RHI", Q2)]
+def test_one_row_per_indicator_la_and_quarter_of_the_comparator_las(hartlepool_board):
+    assert sorted(hartlepool_board) == sorted(
+        (code, la, period) for code in ("MISSED", "RHI") for la in TEES for period in (Q1, Q2)
+    )
+    assert hartlepool_board[("RHI", RCL, Q1)]["la_name"] == "Redcar and Cleveland"
 
 
 def test_definitions_and_dates_are_carried(hartlepool_board):
-    row = hartlepool_board[("RHI", Q2)]
+    row = hartlepool_board[("RHI", MBRO, Q2)]
     assert (row["title"], row["unit"], row["unit_label"], row["polarity"]) == ("Return interviews", "percent", "%", "higher")
     assert (row["period_start"], row["period_end"], row["board_la_code"]) == (date(2018, 7, 1), date(2018, 9, 30), HPL)
+    assert row["board_value"] == 60.0
 
 
-def test_values_and_intervals_side_by_side(hartlepool_board):
-    row = hartlepool_board[("MISSED", Q1)]
-    assert side_by_side(row, "value") == {HPL: 50.0, MBRO: 30.0, RCL: 60.0, STOCK: 70.0}
-    assert side_by_side(row, "ci_lower") == {HPL: 45.0, MBRO: 25.0, RCL: 55.0, STOCK: 55.01}
-    assert side_by_side(row, "ci_upper") == {HPL: 55.0, MBRO: 35.0, RCL: 65.0, STOCK: 80.0}
+def test_values_and_intervals_per_la(hartlepool_board):
+    assert by_la(hartlepool_board, "MISSED", Q1, "value") == {HPL: 50.0, MBRO: 30.0, RCL: 60.0, STOCK: 70.0}
+    assert by_la(hartlepool_board, "MISSED", Q1, "ci_lower") == {HPL: 45.0, MBRO: 25.0, RCL: 55.0, STOCK: 55.01}
+    assert by_la(hartlepool_board, "MISSED", Q1, "ci_upper") == {HPL: 55.0, MBRO: 35.0, RCL: 65.0, STOCK: 80.0}
     # Not received: null, not zero.
-    assert side_by_side(hartlepool_board[("RHI", Q1)], "value") == {HPL: 60.0, MBRO: None, RCL: 40.0, STOCK: 65.0}
+    assert by_la(hartlepool_board, "RHI", Q1, "value") == {HPL: 60.0, MBRO: None, RCL: 40.0, STOCK: 65.0}
 
 
 @pytest.mark.parametrize(
@@ -162,20 +168,27 @@ def test_values_and_intervals_side_by_side(hartlepool_board):
     ],
 )
 def test_each_la_is_compared_with_the_board_la(hartlepool_board, key, expected):
-    assert side_by_side(hartlepool_board[key], "vs_board") == expected
+    assert by_la(hartlepool_board, *key, "vs_board") == expected
 
 
 def test_the_board_la_comes_from_the_settings():
     rows = comparison_rows(build(MBRO))
     # Middlesbrough 30 [25, 35] against: Hartlepool 50 [45, 55] higher; Redcar [55, 65] higher;
     # Stockton [55.01, 80] higher.
-    row = rows[("MISSED", Q1)]
-    assert row["board_la_code"] == MBRO
-    assert side_by_side(row, "vs_board") == {
+    assert {row["board_la_code"] for row in rows.values()} == {MBRO}
+    assert by_la(rows, "MISSED", Q1, "vs_board") == {
         HPL: "significantly higher", MBRO: None, RCL: "significantly higher", STOCK: "significantly higher",
     }
     # Q2: Middlesbrough 31 [26, 36]; nobody else has a value.
-    assert side_by_side(rows[("MISSED", Q2)], "vs_board") == {HPL: None, MBRO: None, RCL: None, STOCK: None}
+    assert by_la(rows, "MISSED", Q2, "vs_board") == {HPL: None, MBRO: None, RCL: None, STOCK: None}
+
+
+def test_the_comparator_las_come_from_the_settings():
+    # Two comparators, one of them outside Tees; the board LA is always there.
+    rows = comparison_rows(build(HPL, comparator_la_codes=(STOCK, OTHER_LA)))
+    # Elsewhere 99 [98, 100] against Hartlepool 50 [45, 55]: higher.
+    assert by_la(rows, "MISSED", Q1, "vs_board") == {HPL: None, STOCK: "significantly higher", OTHER_LA: "significantly higher"}
+    assert by_la(rows, "MISSED", Q1, "la_name") == {HPL: "Hartlepool", STOCK: "Stockton-on-Tees", OTHER_LA: "Elsewhere"}
 
 
 def test_every_column_is_documented():
@@ -185,4 +198,4 @@ def test_every_column_is_documented():
     comment = con.execute(
         "select comment from duckdb_tables() where table_name = 'indicator_comparison'"
     ).fetchone()[0]
-    assert comment.startswith("one row per indicator × period")
+    assert comment.startswith("one row per indicator × la_code × period")

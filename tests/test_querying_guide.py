@@ -25,6 +25,9 @@ REFERENCE = REPO / "data" / "reference"
 FIRST, LAST = Quarter.parse("2018-19 Q1"), Quarter.parse("2018-19 Q4")
 # Left out of the demo so that some values are "not received" (the guide's example 4 shows why).
 NOT_SENT = ("2018-19-Q2", "health_treatment_episodes")
+# Sent late: missing from a first refresh, there in a second, so the published marts list revised
+# figures (indicator_revisions) as after a real resubmission.
+SENT_LATE = ("2018-19-Q3", "la_vemt_screenings")
 
 
 def code_blocks(language: str) -> list[str]:
@@ -42,7 +45,8 @@ def _block_id(sql: str) -> str:
 
 @pytest.fixture(scope="module")
 def marts(tmp_path_factory) -> Path:
-    """``data/marts`` as a refresh of four demo quarters publishes it."""
+    """``data/marts`` as the second of two refreshes of four demo quarters publishes it (the first
+    without one file, sent late)."""
     root = tmp_path_factory.mktemp("guide")
     raw, reference = root / "raw", root / "reference"
     reference.mkdir()
@@ -55,8 +59,16 @@ def marts(tmp_path_factory) -> Path:
     config = root / "pmf.toml"
     config.write_text(f'reference_dir = "{reference}"\n')
     marts_dir = root / "data" / "marts"
-    code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts_dir), "--config", str(config)])
-    assert code == 0
+    folder, extract = SENT_LATE
+    late = root / "late"
+    late.mkdir()
+    for path in (raw / folder).glob(f"{extract}*"):
+        shutil.move(path, late / path.name)
+    arguments = ["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts_dir), "--config", str(config)]
+    assert main(arguments) == 0
+    for path in late.iterdir():
+        shutil.move(path, raw / folder / path.name)
+    assert main(arguments) == 0
     return marts_dir
 
 

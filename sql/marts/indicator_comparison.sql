@@ -1,4 +1,4 @@
--- one row per indicator × period: the four Tees LAs side by side, each compared with the board LA
+-- one row per indicator × la_code × period of the board and comparator LAs (settings), each against the board LA
 with
 
 la_values as (
@@ -11,6 +11,12 @@ definitions as (
 
 settings as (
     select * from run_settings
+),
+
+-- The comparator LAs come from the settings (comparator_la_codes, with la_names), written by the
+-- refresh: long, one row per LA, so any set of LAs works and no column is named after an LA.
+comparator_areas as (
+    select * from comparator_las
 ),
 
 board_values as (
@@ -30,6 +36,7 @@ compared as (
     select
         la_values.indicator_code,
         la_values.la_code,
+        comparator_areas.la_name,
         la_values.period,
         -- Dates, whatever type indicator_values carries them in (pandas writes timestamps).
         cast(la_values.period_start as date) as period_start,
@@ -38,6 +45,7 @@ compared as (
         la_values.ci_lower,
         la_values.ci_upper,
         settings.board_la_code,
+        board_values.value as board_value,
         case
             when la_values.la_code = settings.board_la_code then null
             when la_values.value is null or board_values.value is null then null
@@ -46,6 +54,7 @@ compared as (
             else 'not significantly different'
         end as vs_board,
     from la_values
+    inner join comparator_areas on la_values.la_code = comparator_areas.la_code
     cross join settings
     left join board_values
         on
@@ -53,65 +62,26 @@ compared as (
             and la_values.period = board_values.period
 ),
 
--- The four Tees LAs are named here, not pivoted from the data: fixed column names can be
--- documented (sql/docs.toml) and queried without knowing which LAs a refresh happened to see.
--- The codes and names match the settings' la_names default; other LAs stay in indicator_values.
-side_by_side as (
-    select
-        indicator_code,
-        period,
-        period_start,
-        period_end,
-        any_value(board_la_code) as board_la_code,
-        max(value) filter (where la_code = 'E06000001') as hartlepool_value,
-        max(ci_lower) filter (where la_code = 'E06000001') as hartlepool_ci_lower,
-        max(ci_upper) filter (where la_code = 'E06000001') as hartlepool_ci_upper,
-        max(vs_board) filter (where la_code = 'E06000001') as hartlepool_vs_board,
-        max(value) filter (where la_code = 'E06000002') as middlesbrough_value,
-        max(ci_lower) filter (where la_code = 'E06000002') as middlesbrough_ci_lower,
-        max(ci_upper) filter (where la_code = 'E06000002') as middlesbrough_ci_upper,
-        max(vs_board) filter (where la_code = 'E06000002') as middlesbrough_vs_board,
-        max(value) filter (where la_code = 'E06000003') as redcar_and_cleveland_value,
-        max(ci_lower) filter (where la_code = 'E06000003') as redcar_and_cleveland_ci_lower,
-        max(ci_upper) filter (where la_code = 'E06000003') as redcar_and_cleveland_ci_upper,
-        max(vs_board) filter (where la_code = 'E06000003') as redcar_and_cleveland_vs_board,
-        max(value) filter (where la_code = 'E06000004') as stockton_on_tees_value,
-        max(ci_lower) filter (where la_code = 'E06000004') as stockton_on_tees_ci_lower,
-        max(ci_upper) filter (where la_code = 'E06000004') as stockton_on_tees_ci_upper,
-        max(vs_board) filter (where la_code = 'E06000004') as stockton_on_tees_vs_board,
-    from compared
-    group by indicator_code, period, period_start, period_end
-),
-
 final as (
     select
-        side_by_side.indicator_code,
+        compared.indicator_code,
         definitions.title,
         definitions.unit,
         definitions.unit_label,
         definitions.polarity,
-        side_by_side.period,
-        side_by_side.period_start,
-        side_by_side.period_end,
-        side_by_side.board_la_code,
-        side_by_side.hartlepool_value,
-        side_by_side.hartlepool_ci_lower,
-        side_by_side.hartlepool_ci_upper,
-        side_by_side.hartlepool_vs_board,
-        side_by_side.middlesbrough_value,
-        side_by_side.middlesbrough_ci_lower,
-        side_by_side.middlesbrough_ci_upper,
-        side_by_side.middlesbrough_vs_board,
-        side_by_side.redcar_and_cleveland_value,
-        side_by_side.redcar_and_cleveland_ci_lower,
-        side_by_side.redcar_and_cleveland_ci_upper,
-        side_by_side.redcar_and_cleveland_vs_board,
-        side_by_side.stockton_on_tees_value,
-        side_by_side.stockton_on_tees_ci_lower,
-        side_by_side.stockton_on_tees_ci_upper,
-        side_by_side.stockton_on_tees_vs_board,
-    from side_by_side
-    left join definitions on side_by_side.indicator_code = definitions.indicator_code
+        compared.la_code,
+        compared.la_name,
+        compared.period,
+        compared.period_start,
+        compared.period_end,
+        compared.board_la_code,
+        compared.value,
+        compared.ci_lower,
+        compared.ci_upper,
+        compared.board_value,
+        compared.vs_board,
+    from compared
+    left join definitions on compared.indicator_code = definitions.indicator_code
 )
 
 select * from final

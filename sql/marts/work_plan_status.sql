@@ -21,6 +21,16 @@ settings as (
     select * from run_settings
 ),
 
+-- SPC readings of every series as at each quarter (pipelines/spc.py, written by the refresh):
+-- pack_period is the quarter the series runs up to.
+spc_points as (
+    select * from spc_readings
+),
+
+benchmarks as (
+    select * from main.indicator_benchmark
+),
+
 -- A line may be evidenced by several indicators (2.2.3: LSCB19 and RHI72): one row each.
 line_indicators as (
     select
@@ -163,10 +173,26 @@ computed_lines as (
             when 'no significant change' then 'amber'
             else 'grey'
         end as rag,
+        -- SPC reading of the latest quarter's point in the series up to `period`; a quarter left
+        -- out of the series (flagged history_incomplete) or no latest quarter at all: too few points.
+        coalesce(spc_points.variation, 'too few points') as spc_variation,
+        coalesce(benchmarks.comparison, 'not compared') as tees_comparison,
+        coalesce(benchmarks.comparison = 'worse' and judged.direction_of_travel = 'worsening', false) as is_red_red,
         'computed' as status_source,
         cast(null as varchar) as commentary,
         judged.period_end,
     from judged
+    left join spc_points
+        on
+            judged.indicator_code = spc_points.indicator_code
+            and judged.la_code = spc_points.la_code
+            and judged.period = spc_points.pack_period
+            and judged.latest_period = spc_points.period
+    left join benchmarks
+        on
+            judged.indicator_code = benchmarks.indicator_code
+            and judged.la_code = benchmarks.la_code
+            and judged.latest_period = benchmarks.period
 ),
 
 -- Lines no indicator evidences keep the RAG and commentary their leads enter.
@@ -186,6 +212,9 @@ lead_lines as (
         'no data' as change_vs_baseline,
         'no data' as direction_of_travel,
         coalesce(nullif(lower(trim(lead_updates.rag)), ''), 'grey') as rag,
+        cast(null as varchar) as spc_variation,
+        cast(null as varchar) as tees_comparison,
+        false as is_red_red,
         'lead' as status_source,
         coalesce(nullif(lead_updates.commentary, ''), 'awaiting update') as commentary,
         quarters.period_end,
@@ -230,6 +259,10 @@ final as (
             and all_lines.rag != 'green',
             false
         ) as is_overdue,
+        all_lines.spc_variation,
+        all_lines.tees_comparison,
+        -- Red-red: worse than the Tees figure and worsening over the year (indicators.md).
+        all_lines.is_red_red,
         all_lines.status_source,
         all_lines.commentary,
     from all_lines

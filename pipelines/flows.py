@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipelines import refresh, workbook
+from pipelines import board, refresh
 from pipelines.config import Settings
 from pipelines.publish import discard, refresh_lock, start_build, swap_in
 from pipelines.refresh import RefreshSummary
@@ -28,7 +28,7 @@ models_task = _task(refresh.run_sql_models, name="stage, link and count (SQL)")
 indicators_task = _task(refresh.run_indicators, name="indicator values and intervals")
 status_task = _task(refresh.run_work_plan_status, name="work-plan status")
 marts_task = _task(refresh.finish_marts, name="build marts")
-workbook_task = _task(workbook.write_workbook, name="board workbook")
+workbook_task = _task(board.write_workbook, name="board workbook")
 report_task = _task(refresh.write_success_report, name="validation report")
 swap_task = _task(swap_in, name="publish")
 

@@ -540,7 +540,8 @@ def test_definitions_list_every_indicator_and_the_methods(book):
                    "shown as <5", "shown as c", "Generated"):
         assert phrase in text
     files = values(table_rows(ws, "InputFiles"))
-    assert len(files) == 4 and all(len(row["SHA-256"]) == 64 for row in files)
+    assert len(files) == 3 and all(len(row["SHA-256"]) == 64 for row in files)  # the pack's quarter's files
+    assert {row["Period"] for row in files} == {PERIOD.label}
 
 
 def test_generated_time_comes_from_the_refresh_log(book):

@@ -107,12 +107,13 @@ def write_definitions(ws: Worksheet, data: MartsExtract, settings: Settings) -> 
         ws.row_dimensions[row].height = LINE_HEIGHT_POINTS * lines
 
     row += 2
-    put(ws, row, 1, "Input files (every period the marts were built from)", bold=True)
+    put(ws, row, 1, f"Input files for {data.period.label} (every period's: the data_quality table in the marts)",
+        bold=True)
     top = row + 1
     headers = ["Period", "File", "SHA-256", "Extract", "Status"]
     write_header(ws, top, headers)
     row = top
-    for file in data.files:
+    for file in [file for file in data.files if file["period"] in (data.period.label, data.period.folder_id)]:
         row += 1
         for column, key in enumerate(["period", "file_name", "sha256", "extract", "status"], start=1):
             put(ws, row, column, file[key])

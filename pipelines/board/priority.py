@@ -53,7 +53,9 @@ def history_headers(comparator_names: list[str]) -> list[str]:
 
 def section_widths(comparators: int) -> list[float]:
     widths = [11, 11, 15, 12, 12] + [13] * comparators + [11, 11, 16, 30]
+    widths += [12] * (len(STATUS_HEADERS) - len(widths))  # few comparators: the status table is wider
     widths[5] = 16  # Status: "Amber – no significant change" in two lines
+    widths[6] = 14  # Direction of travel: "→ no significant change" in two lines
     return widths
 
 
@@ -131,7 +133,9 @@ def _write_line(ws: Worksheet, row: int, status: dict, data: MartsExtract, quart
         put(ws, row, 10, RED_RED, bold=True, fill="FFC7CE", font_colour="9C0006")
     put_due(ws, row, 11, status)
     put_overdue(ws, row, 12, status)
-    ws.row_dimensions[row].height = LINE_HEIGHT_POINTS * 2
+    texts = [(ws.cell(row=row, column=column).value, widths[column - 1]) for column in range(1, len(STATUS_HEADERS) + 1)]
+    lines = max(wrapped_line_count(text, width) for text, width in texts if isinstance(text, str))
+    ws.row_dimensions[row].height = LINE_HEIGHT_POINTS * max(2, lines)
     add_table(ws, top, row, len(STATUS_HEADERS), f"{prefix}_Status")
 
     row += 1

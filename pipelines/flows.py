@@ -42,9 +42,9 @@ revisions_task = _task(refresh.run_revisions, name="revised figures")
 status_task = _task(refresh.run_work_plan_status, name="work-plan status")
 marts_task = _task(refresh.finish_marts, name="build marts")
 def write_workbook(marts_path: Path, out: Path, *, period, settings: Settings) -> Path:
-    from pipelines import workbook  # openpyxl is imported only by a refresh that writes a workbook
+    from pipelines import board  # openpyxl is imported only by a refresh that writes a workbook
 
-    return workbook.write_workbook(marts_path, out, period=period, settings=settings)
+    return board.write_workbook(marts_path, out, period=period, settings=settings)
 
 
 workbook_task = _task(write_workbook, name="board workbook")

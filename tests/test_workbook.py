@@ -14,67 +14,28 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
+from pipelines.board import write_workbook
+from pipelines.board.layout import RAG_FILL, REVISED_MARK, sheet_title, table_name
+from pipelines.board.marts import plan_line_sort_key
+from pipelines.board.suppression import SECONDARY as SUPPRESSED_VALUE
 from pipelines.config import Settings
 from pipelines.periods import Quarter
-from pipelines.workbook import (
-    RAG_FILL,
-    SUPPRESSED_VALUE,
-    plan_line_sort_key,
-    sheet_title,
-    shown_count,
-    suppress,
-    write_workbook,
-)
 from workbook_fixtures import (  # tests/ is on sys.path under pytest (rootdir, no package)
+    BOARD,
+    COUNT_OVERRIDES,
+    DATA_QUALITY,
     FINISHED_AT,
+    LINE_V2,
     LINES,
     NOT_RECEIVED_REASON,
     PERIOD,
+    PREVIOUS_RUN_ID,
+    REVISIONS,
     build_marts,
 )
 
 REFERENCE_PLAN = Path(__file__).resolve().parents[1] / "data" / "reference" / "work_plan.csv"
 INDICATOR_COUNT = 13
-
-
-# --- the suppression rule, directly ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("numerator", "denominator", "unit", "expected"),
-    [
-        (0, 100, "percent", (0, 100, False)),
-        (1, 100, "percent", ("<5", 100, True)),
-        (3, 40, "percent", ("<5", 40, True)),
-        (4, 100, "percent", ("<5", 100, True)),
-        (5, 100, "percent", (5, 100, False)),
-        (0, 5, "percent", (0, 5, False)),
-        (0, 3, "percent", (0, "<5", True)),  # a percentage of a small denominator
-        (2, 2, "percent", ("<5", "<5", True)),
-        (0, 0, "percent", (0, 0, False)),  # the marts give no value; nothing to hide
-        (3, 20_000, "per_10000", ("<5", 20_000, True)),
-        (12, 20_000, "per_10000", (12, 20_000, False)),
-        (6, 4, "per_10000", (6, "<5", False)),  # a small population is shown <5; the rate is not from it
-        (None, None, "percent", (None, None, True)),  # counts unknown: never show the value
-        (None, 100, "per_10000", (None, 100, True)),
-    ],
-)
-def test_suppress(numerator, denominator, unit, expected):
-    shown = suppress(numerator, denominator, unit, below=5)
-    assert (shown.numerator, shown.denominator, shown.is_value_hidden) == expected
-
-
-def test_suppress_threshold_comes_from_settings():
-    assert suppress(7, 100, "percent", below=10).numerator == "<10"
-    assert suppress(7, 100, "percent", below=10).is_value_hidden
-    assert shown_count(10, below=10) == 10
-
-
-def test_suppress_rejects_bad_input():
-    with pytest.raises(ValueError, match="negative"):
-        shown_count(-1, below=5)
-    with pytest.raises(ValueError, match="unit"):
-        suppress(1, 2, "per_1000", below=5)
 
 
 # --- plan order and sheet names --------------------------------------------------------------
@@ -138,22 +99,48 @@ def summary_row(book, line_id: str, indicator: str | None = None) -> dict:
     return matches[0]
 
 
-def history_row(book, sheet: str, indicator: str, quarter: str) -> dict:
+def line_table(ws, line_id: str, indicator: str, kind: str) -> str:
+    """The name of a priority sheet's Status or History table for one line x indicator."""
+    suffix = "_" + table_name(line_id, indicator, kind)
+    names = [name for name in ws.tables if name.endswith(suffix)]
+    assert len(names) == 1, (ws.title, line_id, indicator, kind, list(ws.tables))
+    return names[0]
+
+
+def lines_of(indicator: str) -> list[str]:
+    return [line[0] for line in LINES if line[3] == indicator]
+
+
+def history_row(book, sheet: str, indicator: str, quarter: str, line_id: str | None = None) -> dict:
     ws = book[sheet]
-    name = next(name for name in ws.tables if name.endswith("History"))
-    matches = [row for row in table_rows(ws, name)
-               if row["Indicator"].value.startswith(f"{indicator} ") and row["Quarter"].value == quarter]
+    name = line_table(ws, line_id or lines_of(indicator)[0], indicator, "History")
+    matches = [row for row in table_rows(ws, name) if row["Quarter"].value == quarter]
     assert len(matches) == 1
     return matches[0]
 
 
 def status_row(book, sheet: str, line_id: str, indicator: str) -> dict:
-    ws = book[sheet]
-    name = next(name for name in ws.tables if name.endswith("Status"))
-    matches = [row for row in table_rows(ws, name)
+    rows = table_rows(book[sheet], line_table(book[sheet], line_id, indicator, "Status"))
+    assert len(rows) == 1
+    return rows[0]
+
+
+def overview_row(book, line_id: str, indicator: str) -> dict:
+    matches = [row for row in table_rows(book["Overview"], "OverviewLines")
                if row["Line"].value == line_id and row["Indicator"].value.startswith(f"{indicator} ")]
-    assert len(matches) == 1
+    assert len(matches) == 1, (line_id, indicator)
     return matches[0]
+
+
+def rag_counts(ws, name: str) -> dict[str, tuple]:
+    return {row["Section"]: (row["Green"], row["Amber"], row["Red"], row["Grey"], row["Total"])
+            for row in values(table_rows(ws, name))}
+
+
+def displayed(cell) -> str:
+    """What a reader sees of a shown figure: its text, with the revised mark the format adds."""
+    mark = f' {REVISED_MARK}"'
+    return f"{cell.value}{' ' + REVISED_MARK if cell.number_format.endswith(mark) else ''}"
 
 
 def test_file_is_written_in_place_and_named_for_the_period(written):
@@ -162,9 +149,9 @@ def test_file_is_written_in_place_and_named_for_the_period(written):
 
 
 def test_sheets(book):
-    assert book.sheetnames == ["Summary", "Priority 1", "Priority 2", "SCR Success criteria", "Charts",
+    assert book.sheetnames == ["Overview", "Summary", "Priority 1", "Priority 2", "SCR Success criteria", "Charts",
                                "Data quality", "Definitions"]
-    assert book.active.title == "Summary"
+    assert book.active.title == "Overview"
 
 
 def test_every_plan_line_is_on_the_summary_in_plan_order(book):
@@ -220,7 +207,7 @@ def test_due_dates_and_overdue_marker(book):
 
 
 def test_latest_values_formatted_by_unit(book):
-    percent = summary_row(book, "2.1.8")["Latest value"]
+    percent = summary_row(book, "1.6.1")["Latest value"]
     rate = summary_row(book, "1.1.5")["Latest value"]
     assert is_number(percent.value) and percent.number_format == '0.0"%"'
     assert is_number(rate.value) and rate.number_format == "0.0"
@@ -228,30 +215,26 @@ def test_latest_values_formatted_by_unit(book):
 
 
 def test_rag_counts_by_section(book):
-    ws = book["Summary"]
-    header = next(row for row in ws.iter_rows() if [c.value for c in row[2:9]] ==
-                  ["Plan", "Section", "Green", "Amber", "Red", "Grey", "Total"])
-    counts = {}
-    for row in ws.iter_rows(min_row=header[0].row + 1, min_col=4, max_col=9, values_only=True):
-        if row[0] is None:
-            break
-        counts[row[0]] = row[1:]
-    assert counts["Priority 1: Addressing the impact of Neglect"] == (1, 2, 2, 1, 6)
-    assert counts["Priority 2: Reducing Child Sexual Exploitation"] == (2, 2, 0, 0, 4)  # 2.2.3 counts twice
-    assert counts["Finding 1"] == (1, 0, 0, 0, 1)
-    assert counts["All lines"] == (5, 4, 3, 2, 14)
+    counts = {values["Section"]: values for values in values(table_rows(book["Summary"], "SummaryRagCounts"))}
+    by_section = {section: (row["Green"], row["Amber"], row["Red"], row["Grey"], row["Total"])
+                  for section, row in counts.items()}
+    assert by_section["Priority 1: Addressing the impact of Neglect"] == (1, 2, 2, 1, 6)
+    assert by_section["Priority 2: Reducing Child Sexual Exploitation"] == (2, 2, 0, 0, 4)  # 2.2.3 counts twice
+    assert by_section["Finding 1"] == (1, 0, 0, 0, 1)
+    assert by_section["All lines"] == (5, 4, 3, 2, 14)
+    assert counts["Finding 1"]["Plan"] == "SCR action plan"
 
 
 def test_a_count_of_3_and_its_percentage_are_suppressed_everywhere(book):
     assert summary_row(book, "1.1.4")["Latest value"].value == SUPPRESSED_VALUE
+    assert overview_row(book, "1.1.4", "MARAC")["Latest value"].value == SUPPRESSED_VALUE
     status = status_row(book, "Priority 1", "1.1.4", "MARAC")
     assert status["Latest value"].value == SUPPRESSED_VALUE
     assert status["95% interval"].value == SUPPRESSED_VALUE
-    assert status["Middlesbrough"].value == SUPPRESSED_VALUE  # comparator with a count of 2
     history = history_row(book, "Priority 1", "MARAC", PERIOD.label)
     assert (history["Numerator"].value, history["Denominator"].value) == ("<5", 41)
     assert (history["Value"].value, history["95% interval"].value) == ("c", "c")
-    assert history["Middlesbrough"].value == SUPPRESSED_VALUE
+    assert history["Middlesbrough"].value == SUPPRESSED_VALUE  # comparator with a count of 2
     assert is_number(history["Stockton-on-Tees"].value)
 
 
@@ -285,6 +268,8 @@ def test_suppressed_figures_appear_nowhere(book, written):
                     assert round(cell.value, 6) not in leaked, (ws.title, cell.coordinate)
                 if isinstance(cell.value, str):
                     assert not LEAKED_TEXT.search(cell.value), (ws.title, cell.coordinate)
+                if cell.comment is not None:  # revision notes
+                    assert not LEAKED_TEXT.search(cell.comment.text), (ws.title, cell.coordinate)
     with zipfile.ZipFile(written) as archive:
         for name in archive.namelist():
             if name.startswith("xl/charts/"):
@@ -293,7 +278,7 @@ def test_suppressed_figures_appear_nowhere(book, written):
 
 def test_history_has_the_last_8_quarters_with_notes(book):
     ws = book["Priority 1"]
-    rows = [row for row in table_rows(ws, "Section1History") if row["Indicator"].value.startswith("PMH_ACCESS ")]
+    rows = table_rows(ws, line_table(ws, "1.6.1", "PMH_ACCESS", "History"))
     assert [row["Quarter"].value for row in rows] == [q.label for q in (PERIOD.shift(-n) for n in range(7, -1, -1))]
     not_received = history_row(book, "Priority 1", "PMH_ACCESS", "2018-19 Q2")
     assert not_received["Value"].value is None and not_received["Note"].value == NOT_RECEIVED_REASON
@@ -301,82 +286,243 @@ def test_history_has_the_last_8_quarters_with_notes(book):
     assert "history incomplete" in incomplete["Note"].value
 
 
-def test_section_sheets_have_one_status_per_line_indicator_and_an_empty_commentary_column(book):
-    rows = table_rows(book["Priority 2"], "Section2Status")
-    assert [(row["Line"].value, row["Indicator"].value.split(" ")[0]) for row in rows] == [
-        ("2.1.8", "LSCB21"), ("2.2.3", "LSCB19"), ("2.2.3", "RHI72")]
-    assert all(row["Lead commentary"].value is None for row in rows)
+def test_section_sheets_are_grouped_by_line_with_headings_and_a_commentary_box(book):
+    ws = book["Priority 2"]
+    groups = [name for name in ws.tables if name.endswith("_Status")]
+    assert groups == [f"S2_{table_name('2.1.8', 'LSCB21', 'Status')}", f"S2_{table_name('2.2.3', 'LSCB19', 'Status')}",
+                      f"S2_{table_name('2.2.3', 'RHI72', 'Status')}"]
     status = status_row(book, "Priority 2", "2.2.3", "RHI72")
     assert status["Status"].value == "Green – improved"
     assert status["Status"].fill.fgColor.rgb == "00" + RAG_FILL["green"]
     assert status["Baseline quarter"].value == "2017-18 Q2" and is_number(status["Baseline value"].value)
-    # LSCB19 evidences two lines of the section: its history is shown once
-    lscb19 = [row for row in table_rows(book["Priority 2"], "Section2History")
-              if row["Indicator"].value.startswith("LSCB19 ")]
-    assert len(lscb19) == 8 and lscb19[0]["Lines"].value == "2.2.3"
+    for line_id, indicator in (("2.1.8", "LSCB21"), ("2.2.3", "RHI72")):
+        top = range_boundaries(ws.tables[line_table(ws, line_id, indicator, "Status")].ref)[1]
+        heading = ws.cell(row=top - 2, column=1).value
+        assert heading.startswith(f"{line_id}  Text of line {line_id}")
+        assert ws.cell(row=top - 1, column=1).value.startswith(f"{indicator} – ")
+        bottom = range_boundaries(ws.tables[line_table(ws, line_id, indicator, "History")].ref)[3]
+        assert ws.cell(row=bottom + 1, column=1).value == "Lead commentary"
+        assert ws.cell(row=bottom + 1, column=2).value is None  # for the lead
+    # the groups are kept whole on printed pages: every page break falls between groups
+    starts = {range_boundaries(ws.tables[name].ref)[1] - 2 for name in groups}
+    assert all(brk.id + 1 in starts or brk.id + 2 in starts for brk in ws.row_breaks.brk)
 
 
-def chart_blocks(ws) -> dict[str, list[tuple]]:
-    """The Charts sheet's data blocks: indicator code -> rows (quarter, value, lower, upper, baseline, note)."""
-    blocks, code = {}, None
-    for row in ws.iter_rows(min_row=4, max_col=6, values_only=True):
-        if isinstance(row[0], str) and " – " in row[0]:
-            code = row[0].split(" – ")[0]
-            blocks[code] = []
-        elif code and isinstance(row[0], str) and re.match(r"\d{4}-\d{2} Q\d$", row[0]):
-            blocks[code].append(row)
-    return blocks
+def test_v2_readings_on_the_section_sheets(book):
+    status = status_row(book, "Priority 1", "1.1.5", "LSCB11b")
+    assert (status["SPC variation"].value, status["vs Tees"].value, status["Red-red"].value) == (
+        "special cause concern", "worse", "Red-red")
+    assert status_row(book, "Priority 1", "1.2.4", "LSCB11e")["Red-red"].value is None  # worse, not worsening
+    history = history_row(book, "Priority 1", "LSCB11b", PERIOD.label)
+    # the fixture's Tees figure: the four LAs' summed counts; its comparison is "similar"
+    tees_numerator = sum(30 + 14 + la for la in range(4))
+    assert history["Tees"].value == pytest.approx(10_000 * tees_numerator / 80_000)
+    assert history["vs Tees"].value == "similar" and history["SPC variation"].value == "common cause"
+
+
+def chart_table(ws, code: str) -> dict[str, dict]:
+    """The Charts sheet's data for one indicator: quarter -> row (by header)."""
+    return {row["Quarter"]: row for row in values(table_rows(ws, f"Chart_{code}"))}
 
 
 def test_one_native_line_chart_per_indicator(book, written):
     ws = book["Charts"]
     assert len(ws._charts) == INDICATOR_COUNT
     assert all(type(chart).__name__ == "LineChart" for chart in ws._charts)
-    assert all(len(chart.series) == 4 for chart in ws._charts)  # value, lower, upper, baseline
     with zipfile.ZipFile(written) as archive:
         charts = [name for name in archive.namelist() if re.match(r"xl/charts/chart\d+\.xml$", name)]
     assert len(charts) == INDICATOR_COUNT
-    assert len(chart_blocks(ws)) == INDICATOR_COUNT
+    assert len([name for name in ws.tables if name.startswith("Chart_")]) == INDICATOR_COUNT
 
 
-def test_charts_leave_suppressed_points_blank(book):
+def series_headers(ws, chart) -> list[str]:
+    """The header cell each series takes its name from."""
+    names = []
+    for series in chart.series:
+        sheet, cell = series.tx.strRef.f.split("!")
+        min_col, min_row, _, _ = range_boundaries(cell.replace("$", ""))
+        names.append(ws.cell(row=min_row, column=min_col).value)
+    return names
+
+
+def series_cells(ws, series) -> list:
+    min_col, min_row, _, max_row = range_boundaries(series.val.numRef.f.split("!")[1].replace("$", ""))
+    return [ws.cell(row=r, column=min_col).value for r in range(min_row, max_row + 1)]
+
+
+def test_charts_show_value_interval_spc_and_tees(book):
     ws = book["Charts"]
-    marac = {row[0]: row for row in chart_blocks(ws)["MARAC"]}
-    quarter, value, lower, upper, baseline, note = marac[PERIOD.label]
-    assert (value, lower, upper) == (None, None, None)
-    assert note.startswith("c")
-    assert is_number(marac["2018-19 Q2"][1])
-    assert is_number(baseline)
-    # the chart's value series reads the block's value column
-    chart = ws._charts[0]
-    reference = chart.series[0].val.numRef.f
-    min_col, min_row, max_col, max_row = range_boundaries(reference.split("!")[1])
-    cells = [ws.cell(row=r, column=min_col).value for r in range(min_row, max_row + 1)]
+    chart = next(chart for chart in ws._charts if "LSCB11b" in str(chart.title.tx.rich.p[0].r[0].t))
+    assert series_headers(ws, chart) == ["Hartlepool", "Lower 95%", "Upper 95%", "SPC mean", "Lower process limit",
+                                         "Upper process limit", "Tees"]
+    rows = chart_table(ws, "LSCB11b")
+    latest = rows[PERIOD.label]
+    value = 10_000 * (30 + 14) / 20_000  # the fixture's last quarter (index 14), board (index 0)
+    assert latest["Hartlepool"] == pytest.approx(value)
+    assert (latest["Lower 95%"], latest["Upper 95%"]) == (pytest.approx(value - 5), pytest.approx(value + 5))
+    mean = sum(10_000 * (30 + q) / 20_000 for q in range(15)) / 15  # every quarter is in the series
+    assert latest["SPC mean"] == pytest.approx(mean)
+    assert (latest["Lower process limit"], latest["Upper process limit"]) == (pytest.approx(mean - 8),
+                                                                              pytest.approx(mean + 8))
+    assert latest["Tees"] == pytest.approx(10_000 * sum(30 + 14 + la for la in range(4)) / 80_000)
+    assert len(rows) == 15
+
+
+def test_charts_leave_suppressed_points_and_their_spc_blank(book):
+    ws = book["Charts"]
+    marac = chart_table(ws, "MARAC")
+    latest = marac[PERIOD.label]
+    assert (latest["Hartlepool"], latest["Lower 95%"], latest["Upper 95%"]) == (None, None, None)
+    assert latest["Note"].startswith("c")
+    assert is_number(marac["2018-19 Q2"]["Hartlepool"])
+    # a point of the series is suppressed: the mean would give it away, so no SPC lines
+    assert all(row["SPC mean"] is None and row["Upper process limit"] is None for row in marac.values())
+    chart = next(chart for chart in ws._charts if "MARAC" in str(chart.title.tx.rich.p[0].r[0].t))
+    cells = series_cells(ws, chart.series[0])
     assert cells[-1] is None and all(is_number(value) for value in cells[:-1])
     # nothing but numbers or blanks in a chart's numeric columns (text would plot as 0)
-    for rows in chart_blocks(ws).values():
-        assert all(cell is None or is_number(cell) for row in rows for cell in row[1:5])
+    for name in ws.tables:
+        if name.startswith("Chart_"):
+            for row in values(table_rows(ws, name)):
+                assert all(row[key] is None or is_number(row[key]) for key in list(row)[1:8])
 
 
 def test_data_quality_counts_for_the_period(book):
     ws = book["Data quality"]
-    files = values(table_rows(ws, "DataQualityFiles"))
-    by_extract = {row["Extract"]: row for row in files}
+    rows = values(table_rows(ws, "DataQualityFiles"))
+    files = {row["Extract"]: row for row in rows if not row["Extract"].startswith("Total")}
+    total = next(row for row in rows if row["Extract"] == "Total (3 files)")
     assert len(files) == 3  # the earlier period's file is not listed
-    assert by_extract["police_da_incidents"]["Rows received"] == 1000
-    assert by_extract["police_da_incidents"]["Rows staged"] == 997
-    assert by_extract["police_da_incidents"]["Rows quarantined"] == "<5"
-    assert by_extract["la_cp_plans"]["Rows quarantined"] == 7
-    assert by_extract["health_ae_attendances"]["Rows received"] == 0
-    total = next(row for row in ws.iter_rows(values_only=True) if str(row[0]).startswith("Total (3 files)"))
-    assert total[3:6] == (1250, 1240, 10)
+    assert files["health_ae_attendances"]["Rows received"] == 0  # zeros are never suppressed
+    assert files["police_da_incidents"]["Rows quarantined"] == "<5"
+    assert total["Rows received"] == 1250
     rules = {(row["Extract"], row["Rule"]): row["Rows quarantined"]
-             for row in values(table_rows(ws, "QuarantineByRule"))}
-    assert rules == {
-        ("la_cp_plans", "required value missing"): 7,
-        ("police_da_incidents", "unknown code"): "<5",
-        ("police_da_incidents", "unparseable date"): "<5",
-    }
+             for row in values(table_rows(ws, "QuarantineByRule")) if row["Extract"] != "Total"}
+    assert rules[("police_da_incidents", "unknown code")] == "<5"
+    assert rules[("police_da_incidents", "unparseable date")] == "<5"
+
+
+def number(shown) -> int | None:
+    return shown if is_number(shown) else None
+
+
+def test_no_suppressed_data_quality_count_can_be_worked_out(book):
+    """The fixture's police file: 1000 received, 997 staged, 3 quarantined (2 + 1 by rule). Every
+    way a reader could difference the sheet's shown numbers must fail to give a 1-4 count."""
+    ws = book["Data quality"]
+    rows = values(table_rows(ws, "DataQualityFiles"))
+    files = [row for row in rows if not row["Extract"].startswith("Total")]
+    total = next(row for row in rows if row["Extract"].startswith("Total"))
+    rules = values(table_rows(ws, "QuarantineByRule"))
+    rule_rows = [row for row in rules if row["Extract"] != "Total"]
+    rules_total = next(row for row in rules if row["Extract"] == "Total")["Rows quarantined"]
+    exact = {(extract, file_name): (received, staged, quarantined)
+             for period, extract, file_name, received, staged, quarantined, _, _ in DATA_QUALITY
+             if period == PERIOD.label}
+    derived = []
+    for row in [*files, total]:  # received = staged + quarantined
+        received, staged, quarantined = (number(row[key]) for key in ("Rows received", "Rows staged",
+                                                                      "Rows quarantined"))
+        if received is not None and staged is not None:
+            derived.append(received - staged)
+        if received is not None and quarantined is not None:
+            derived.append(received - quarantined)
+    columns = ("Rows received", "Rows staged", "Rows quarantined")
+    for column in columns:  # total = the sum of the files
+        shown = [number(row[column]) for row in files]
+        if number(total[column]) is not None and sum(value is None for value in shown) == 1:
+            derived.append(number(total[column]) - sum(value for value in shown if value is not None))
+    rule_counts = [number(row["Rows quarantined"]) for row in rule_rows]
+    if number(rules_total) is not None and sum(value is None for value in rule_counts) == 1:
+        derived.append(number(rules_total) - sum(value for value in rule_counts if value is not None))
+    for file in files:  # a file's quarantined rows = its extract's rule counts
+        counts = [number(row["Rows quarantined"]) for row in rule_rows if row["Extract"] == file["Extract"]]
+        if number(file["Rows quarantined"]) is not None and sum(value is None for value in counts) == 1:
+            derived.append(number(file["Rows quarantined"]) - sum(value for value in counts if value is not None))
+        elif all(value is not None for value in counts) and file["Rows quarantined"] == "<5":
+            derived.append(sum(counts))
+    assert not [value for value in derived if 1 <= value <= 4], derived
+    assert exact[("police_da_incidents", "police_da_incidents.csv")] == (1000, 997, 3)
+    police = next(row for row in files if row["Extract"] == "police_da_incidents")
+    assert police["Rows staged"] == SUPPRESSED_VALUE or police["Rows received"] == SUPPRESSED_VALUE
+
+
+def test_the_tees_figure_cannot_give_away_a_suppressed_la(book):
+    # CPP_NEGLECT, the pack's quarter: Hartlepool 3 of 20,000 (c); the other LAs 44-47 of 20,000.
+    # Rates give their counts away (populations are public) and Tees sums them, so the smallest
+    # other LA (Middlesbrough, 45) is suppressed as well.
+    history = history_row(book, "SCR Success criteria", "CPP_NEGLECT", PERIOD.label)
+    assert COUNT_OVERRIDES[("CPP_NEGLECT", BOARD, PERIOD.label)] == (3, 20_000)
+    assert history["Value"].value == SUPPRESSED_VALUE
+    assert history["Middlesbrough"].value == SUPPRESSED_VALUE
+    shown = [history[name].value for name in ("Redcar and Cleveland", "Stockton-on-Tees", "Tees")]
+    assert all(is_number(value) for value in shown)
+    # what the reader can do with what is shown: Tees x 4 x 20,000 / 10,000 - the others
+    others = sum(value * 2 for value in shown[:2])
+    unknown_pair = shown[2] * 8 - others
+    assert unknown_pair == pytest.approx(3 + 45)  # only the sum of the two hidden counts
+
+
+def test_overview_lists_every_computed_line_with_its_readings(book):
+    rows = table_rows(book["Overview"], "OverviewLines")
+    assert [(row["Line"].value, row["Indicator"].value.split(" – ")[0]) for row in rows] == [
+        (line[0], line[3]) for line in LINES if line[3]]
+    for (line_id, indicator), (variation, comparison) in LINE_V2.items():
+        row = overview_row(book, line_id, indicator)
+        assert row["SPC variation"].value == variation
+        assert row["vs Tees"].value == comparison
+    assert overview_row(book, "1.1.5", "LSCB11b")["Red-red"].value == "Red-red"
+    assert overview_row(book, "SCR-S4", "CPP_NEGLECT")["Red-red"].value == "Red-red"
+    assert overview_row(book, "1.2.4", "LSCB11e")["Red-red"].value is None
+    assert overview_row(book, "1.1.4", "MARAC")["RAG"].value == "Green – improved"
+    assert overview_row(book, "1.1.5", "LSCB11b")["Direction of travel"].value == "↑ worsening"
+    counts = rag_counts(book["Overview"], "OverviewRagCounts")
+    assert counts["Priority 1: Addressing the impact of Neglect"] == (1, 2, 2, 1, 6)
+    assert counts["SCR action plan: Success criteria"] == (1, 0, 1, 0, 2)
+    assert counts["All lines"] == (5, 4, 3, 2, 14)
+
+
+def test_revised_figures_are_marked_wherever_they_appear_with_the_previous_figure(book):
+    # LSCB21, Hartlepool, the pack's quarter: previously 25 of 100 (25.0%), now 34 of 100.
+    assert REVISIONS[("LSCB21", BOARD, PERIOD.label)] == (25, 100)
+    note = f"previously 25.0% (numerator 25, denominator 100) in refresh {PREVIOUS_RUN_ID}"
+    cells = [
+        overview_row(book, "2.1.8", "LSCB21")["Latest value"],
+        summary_row(book, "2.1.8")["Latest value"],
+        status_row(book, "Priority 2", "2.1.8", "LSCB21")["Latest value"],
+        history_row(book, "Priority 2", "LSCB21", PERIOD.label)["Value"],
+        history_row(book, "Priority 2", "LSCB21", PERIOD.label)["Numerator"],
+    ]
+    for cell in cells:
+        assert displayed(cell).endswith(" r"), cell.coordinate
+        assert note in cell.comment.text
+    assert history_row(book, "Priority 2", "LSCB21", PERIOD.label)["Denominator"].comment is None  # 100 both times
+    assert overview_row(book, "2.1.8", "LSCB21")["Revised"].value == "r"
+    assert overview_row(book, "1.1.5", "LSCB11b")["Revised"].value is None
+    assert not displayed(history_row(book, "Priority 2", "LSCB21", "2018-19 Q2")["Value"]).endswith(" r")
+    # a previous figure from a small count is itself suppressed in the note
+    marac = history_row(book, "Priority 1", "MARAC", PERIOD.shift(-1).label)
+    assert displayed(marac["Value"]).endswith(" r")
+    assert "previously c (numerator <5, denominator 40)" in marac["Value"].comment.text
+    # a comparator's revised figure
+    rhi = history_row(book, "Priority 2", "RHI72", PERIOD.label)
+    assert displayed(rhi["Stockton-on-Tees"]).endswith(" r") and "previously 40.0%" in rhi["Stockton-on-Tees"].comment.text
+    assert "r – revised" in chart_table(book["Charts"], "LSCB21")[PERIOD.label]["Note"]
+
+
+def test_marts_without_the_v2_tables_give_a_workbook_with_notes(tmp_path):
+    marts = build_marts(tmp_path / "pmf.duckdb", with_v2=False)
+    book = openpyxl.load_workbook(write_workbook(marts, tmp_path / "out.xlsx", period=PERIOD, settings=Settings()))
+    row = overview_row(book, "1.1.5", "LSCB11b")
+    assert (row["SPC variation"].value, row["vs Tees"].value, row["Red-red"].value, row["Revised"].value) == (
+        None, None, None, None)
+    text = " ".join(str(cell.value) for row in book["Overview"].iter_rows() for cell in row if cell.value)
+    for table in ("indicator_spc", "indicator_benchmark", "indicator_revisions"):
+        assert f"no {table} table" in text
+    latest = chart_table(book["Charts"], "LSCB11b")[PERIOD.label]
+    assert is_number(latest["Hartlepool"]) and latest["SPC mean"] is None and latest["Tees"] is None
+    history = history_row(book, "Priority 1", "LSCB11b", PERIOD.label)
+    assert history["Tees"].value is None and is_number(history["Value"].value)
 
 
 def test_definitions_list_every_indicator_and_the_methods(book):
@@ -394,7 +540,8 @@ def test_definitions_list_every_indicator_and_the_methods(book):
                    "shown as <5", "shown as c", "Generated"):
         assert phrase in text
     files = values(table_rows(ws, "InputFiles"))
-    assert len(files) == 4 and all(len(row["SHA-256"]) == 64 for row in files)
+    assert len(files) == 3 and all(len(row["SHA-256"]) == 64 for row in files)  # the pack's quarter's files
+    assert {row["Period"] for row in files} == {PERIOD.label}
 
 
 def test_generated_time_comes_from_the_refresh_log(book):

@@ -7,20 +7,19 @@ the workbook only shows what the marts hold. The board LA is E06000001 and the p
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from pipelines.indicators import definitions_frame
 from pipelines.periods import Quarter, quarter_range
 
-REGISTRY = Path(__file__).resolve().parents[1] / "pipelines" / "indicators.toml"
 PERIOD = Quarter.parse("2018-19 Q3")
 BOARD = "E06000001"
 LAS = ["E06000001", "E06000002", "E06000003", "E06000004"]
-QUARTERS = quarter_range(Quarter.parse("2016-17 Q1"), PERIOD)
+QUARTERS = quarter_range(Quarter.parse("2015-16 Q1"), PERIOD)  # 15 quarters: enough for SPC limits
 FINISHED_AT = datetime(2019, 1, 20, 9, 30)
 
 # (indicator, la, period) -> (numerator, denominator); everything else gets the defaults.
@@ -36,23 +35,7 @@ NOT_RECEIVED_REASON = "not received: health_treatment_episodes for 2018-19 Q2"
 
 
 def _definitions() -> pd.DataFrame:
-    with open(REGISTRY, "rb") as handle:
-        registry = tomllib.load(handle)
-    rows = []
-    for code, body in registry.items():
-        unit_label = "%" if body["unit"] == "percent" else f"per 10,000 {body.get('population', '')}".strip()
-        rows.append({
-            "indicator_code": code,
-            "title": body["title"],
-            "unit": body["unit"],
-            "unit_label": unit_label,
-            "polarity": body["polarity"],
-            "definition": body["definition"],
-            "sources": ", ".join(body["sources"]),
-            "evidences": ", ".join(body["evidences"]),
-            "ci_methods": "Wilson score (95%)" if body["unit"] == "percent" else "Byar / exact Poisson, 95%",
-        })
-    return pd.DataFrame(rows)
+    return definitions_frame()  # the production registry and labels
 
 
 def _values(definitions: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +66,7 @@ def _values(definitions: pd.DataFrame) -> pd.DataFrame:
                     "unit": definition.unit,
                     "polarity": definition.polarity,
                     "status_reason": NOT_RECEIVED_REASON if numerator is None else None,
-                    "history_incomplete": q_index < 4 and definition.indicator_code == "LSCB19",
+                    "history_incomplete": quarter < Quarter.parse("2017-18 Q1") and definition.indicator_code == "LSCB19",
                 })
     frame = pd.DataFrame(rows)
     frame["numerator"] = frame["numerator"].astype("Int64")
@@ -195,17 +178,135 @@ def _quarantine() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build_marts(path: Path, *, with_refresh_log: bool = True) -> Path:
-    """Write the synthetic marts to ``path`` (a DuckDB file) and return it."""
+# --- v2 marts (outputs.md, "More marts"): made-up readings, as the workbook only shows them --------
+
+# (line, indicator) -> (spc_variation, tees_comparison) for work_plan_status; red-red follows the
+# spec's definition (worse than Tees and worsening).
+LINE_V2 = {
+    ("1.1.4", "MARAC"): ("common cause", "similar"),
+    ("1.1.5", "LSCB11b"): ("special cause concern", "worse"),  # worsening too: red-red
+    ("1.2.4", "LSCB11e"): ("common cause", "worse"),  # no significant change: not red-red
+    ("1.4.1", "SM_COMPLETIONS"): ("too few points", "not compared"),
+    ("1.6.1", "PMH_ACCESS"): ("common cause", "better"),
+    ("2.1.8", "LSCB21"): ("special cause improvement", "better"),
+    ("2.2.3", "LSCB19"): ("common cause", "similar"),
+    ("2.2.3", "RHI72"): ("common cause", "similar"),
+    ("SCR-S1", "EH_NEGLECT"): ("common cause", "similar"),
+    ("SCR-S4", "CPP_NEGLECT"): ("special cause concern", "worse"),  # worsening: red-red
+}
+SPC_LIMIT_HALF_WIDTH = 8.0  # made up: upper/lower limit = mean ± this
+# Revised figures: (indicator, la, period) -> (previous numerator, previous denominator)
+REVISIONS = {
+    ("LSCB21", BOARD, PERIOD.label): (25, 100),  # now 20+Q+0 over 100
+    ("MARAC", BOARD, PERIOD.shift(-1).label): (3, 40),  # previously a small count: the note shows c
+    ("RHI72", "E06000004", PERIOD.label): (40, 100),  # a comparator's figure
+}
+PREVIOUS_RUN_ID = "20181020T090000Z-aaaaaa"
+
+
+def _spc(values: pd.DataFrame) -> pd.DataFrame:
+    """indicator_spc for every LA: the series (value not null, not history_incomplete) up to PERIOD."""
+    series = values[values["value"].notna() & ~values["history_incomplete"]
+                    & (values["period_start"] <= PERIOD.start_date)].copy()
+    rows = []
+    for (code, la_code), points in series.groupby(["indicator_code", "la_code"], sort=False):
+        mean = float(points["value"].mean())
+        enough = len(points) >= 12
+        for point in points.itertuples():
+            rows.append({
+                "indicator_code": code, "la_code": la_code, "period": point.period, "value": point.value,
+                "points": len(points), "mean": mean,
+                "lower_limit": mean - SPC_LIMIT_HALF_WIDTH if enough else None,
+                "upper_limit": mean + SPC_LIMIT_HALF_WIDTH if enough else None,
+                "rules": "", "variation": "common cause" if enough else "too few points",
+            })
+    frame = pd.DataFrame(rows)
+    for column in ("lower_limit", "upper_limit"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _benchmark(values: pd.DataFrame) -> pd.DataFrame:
+    """indicator_benchmark: each LA against the Tees figure (the four LAs' summed counts)."""
+    rows = []
+    for (code, period), group in values.groupby(["indicator_code", "period"], sort=False):
+        complete = group["numerator"].notna().all() and group["denominator"].notna().all()
+        numerator = int(group["numerator"].sum()) if complete else None
+        denominator = int(group["denominator"].sum()) if complete else None
+        scale = 100 if group["unit"].iloc[0] == "percent" else 10_000
+        tees = None if numerator is None else scale * numerator / denominator
+        for row in group.itertuples():
+            compared = tees is not None and row.value is not None and not pd.isna(row.value)
+            comparison = "similar" if compared else "not compared"
+            rows.append({
+                "indicator_code": code, "la_code": row.la_code, "period": period, "value": row.value,
+                "ci_lower": row.ci_lower, "ci_upper": row.ci_upper, "comparator": "Tees",
+                "comparator_numerator": numerator, "comparator_denominator": denominator,
+                "comparator_value": tees,
+                "comparator_ci_lower": None if tees is None else tees - 2,
+                "comparator_ci_upper": None if tees is None else tees + 2,
+                "comparison": comparison,
+                "not_compared_reason": None if compared else "a value is not available",
+            })
+    frame = pd.DataFrame(rows)
+    for column in ("comparator_numerator", "comparator_denominator"):
+        frame[column] = frame[column].astype("Int64")
+    for column in ("comparator_value", "comparator_ci_lower", "comparator_ci_upper"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _revisions(values: pd.DataFrame) -> pd.DataFrame:
+    by_key = values.set_index(["indicator_code", "la_code", "period"])
+    rows = []
+    for (code, la_code, period), (numerator, denominator) in REVISIONS.items():
+        current = by_key.loc[(code, la_code, period)]
+        scale = 100 if current["unit"] == "percent" else 10_000
+        rows.append({
+            "indicator_code": code, "la_code": la_code, "period": period,
+            "previous_numerator": numerator, "previous_denominator": denominator,
+            "previous_value": scale * numerator / denominator,
+            "numerator": current["numerator"], "denominator": current["denominator"], "value": current["value"],
+            "previous_run_id": PREVIOUS_RUN_ID, "run_id": "b",
+        })
+    return pd.DataFrame(rows)
+
+
+def _add_v2_status(status: pd.DataFrame) -> pd.DataFrame:
+    status = status.copy()
+    readings = [LINE_V2.get((line, code), (None, None)) for line, code in
+                zip(status["line_id"], status["indicator_code"], strict=True)]
+    status["spc_variation"] = [reading[0] for reading in readings]
+    status["tees_comparison"] = [reading[1] for reading in readings]
+    status["is_red_red"] = [
+        reading[1] == "worse" and direction == "worsening" if code else None
+        for reading, direction, code in zip(readings, status["direction_of_travel"], status["indicator_code"],
+                                            strict=True)
+    ]
+    return status
+
+
+def build_marts(path: Path, *, with_refresh_log: bool = True, with_v2: bool = True,
+                overrides: dict | None = None) -> Path:
+    """Write the synthetic marts to ``path`` (a DuckDB file) and return it.
+
+    ``with_v2=False`` leaves out the v2 marts and columns (SPC, Tees benchmark, revisions), as
+    marts from before them; ``overrides`` replaces whole tables (name -> frame).
+    """
     definitions = _definitions()
     values = _values(definitions)
+    status = _work_plan_status(values)
     tables = {
         "indicator_definitions": definitions,
         "indicator_values": values,
-        "work_plan_status": _work_plan_status(values),
+        "work_plan_status": _add_v2_status(status) if with_v2 else status,
         "data_quality": _data_quality(),
         "quarantine": _quarantine(),
     }
+    if with_v2:
+        tables.update(indicator_spc=_spc(values), indicator_benchmark=_benchmark(values),
+                      indicator_revisions=_revisions(values))
+    tables.update(overrides or {})
     if with_refresh_log:
         tables["refresh_log"] = pd.DataFrame({
             "run_id": ["a", "b"],

@@ -1,0 +1,314 @@
+"""Small numbers in the board workbook: the primary rule and secondary (complementary) suppression.
+
+Primary (outputs.md, "Small numbers"): a count from 1 to ``below - 1`` is shown as ``<5``; a
+value computed from such a count is shown as ``c``; 0 is shown as 0. The marts keep the exact
+figures.
+
+Secondary: no shown figure may let a suppressed count be worked out from other shown figures.
+Figures in a table are tied by additive relations (rows received = staged + quarantined; a
+total = the sum of its parts; a percentage's denominator = numerator + the rest; the Tees
+count = the sum of the four LAs' counts). As in official statistics (complementary
+suppression: DfE, ONS; the "relations" of the US Census Bureau's cell-suppression software),
+whenever a suppressed cell can be recovered from the shown cells through those relations, the
+next-smallest non-zero shown cell of a relation through it is suppressed as well (shown ``c``),
+and the check repeats until no suppressed cell can be recovered. "Recovered" is checked
+exactly, by linear algebra over all the relations at once (a hidden cell is determined when
+its unit vector lies in the row space of the relations restricted to the hidden cells: the
+Gaussian-elimination test of Statistics Norway's GaussSuppression), not only row by row.
+Zero counts are never suppressed (unless nothing else can protect a cell).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PRIMARY_PREFIX = "<"
+SECONDARY = "c"  # also the symbol for a value computed from a suppressed count
+UNITS = ("percent", "per_10000")
+
+Key = Hashable
+
+
+def shown_count(count: int | None, below: int) -> int | str | None:
+    """A count under the primary rule alone: 1 to ``below - 1`` becomes ``<below``; 0 stays 0."""
+    if count is None:
+        return None
+    count = int(count)
+    if count < 0:
+        raise ValueError(f"a count cannot be negative, got {count}")
+    return f"{PRIMARY_PREFIX}{below}" if 1 <= count < below else count
+
+
+def is_small(count: int | None, below: int) -> bool:
+    return count is not None and 1 <= int(count) < below
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``sum(whole) == sum(parts)``: a fact a reader can use to difference shown figures."""
+
+    whole: tuple[Key, ...]
+    parts: tuple[Key, ...]
+
+    @property
+    def cells(self) -> tuple[Key, ...]:
+        return (*self.whole, *self.parts)
+
+    def holds(self, counts: Mapping[Key, int | None]) -> bool:
+        values = [counts.get(key) for key in self.cells]
+        if any(value is None for value in values):
+            return False
+        return sum(counts[key] for key in self.whole) == sum(counts[key] for key in self.parts)
+
+
+@dataclass
+class Protection:
+    """Which cells of one set of related counts the workbook may show."""
+
+    counts: dict[Key, int | None]
+    below: int
+    primary: set[Key] = field(default_factory=set)
+    secondary: set[Key] = field(default_factory=set)
+
+    def is_hidden(self, key: Key) -> bool:
+        return key in self.primary or key in self.secondary
+
+    def display(self, key: Key) -> int | str | None:
+        """The count as shown: the number, ``<5`` (primary), ``c`` (secondary) or None."""
+        if key in self.primary:
+            return f"{PRIMARY_PREFIX}{self.below}"
+        if key in self.secondary:
+            return SECONDARY
+        count = self.counts.get(key)
+        return None if count is None else int(count)
+
+
+def _is_determined(cell: Key, unknown: list[Key], relations: Sequence[Relation]) -> bool:
+    """Whether the shown cells and the relations fix ``cell`` (one of ``unknown``)."""
+    index = {key: position for position, key in enumerate(unknown)}
+    rows = []
+    for relation in relations:
+        row = np.zeros(len(unknown))
+        for key in relation.whole:
+            if key in index:
+                row[index[key]] += 1
+        for key in relation.parts:
+            if key in index:
+                row[index[key]] -= 1
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return False
+    matrix = np.array(rows)
+    target = np.zeros(len(unknown))
+    target[index[cell]] = 1
+    return np.linalg.matrix_rank(np.vstack([matrix, target])) == np.linalg.matrix_rank(matrix)
+
+
+def protect(
+    counts: Mapping[Key, int | None],
+    relations: Sequence[Relation],
+    *,
+    below: int,
+    shown: Collection[Key] | None = None,
+) -> Protection:
+    """Primary and secondary suppression of ``counts`` tied by ``relations``.
+
+    ``shown`` are the cells the workbook displays (default: all). The others (e.g. a
+    percentage's "rest", denominator − numerator) are never displayed but still take part in
+    the relations, and are protected when small. Relations that do not hold for the exact
+    counts (or involve an unknown count) are ignored: a reader cannot use them.
+    """
+    counts = dict(counts)
+    for key, count in counts.items():
+        if count is not None and int(count) < 0:
+            raise ValueError(f"a count cannot be negative, got {count} for {key!r}")
+    shown_cells = list(counts) if shown is None else [key for key in counts if key in set(shown)]
+    order = {key: position for position, key in enumerate(counts)}
+    usable = [relation for relation in relations if relation.holds(counts)]
+    result = Protection(counts=counts, below=below)
+    result.primary = {key for key, count in counts.items() if is_small(count, below)}
+    shown_set = set(shown_cells)
+    while True:
+        unknown = [key for key in counts if key not in shown_set or result.is_hidden(key) or counts[key] is None]
+        sensitive = sorted(result.primary | result.secondary, key=order.__getitem__)
+        leaked = next((key for key in sensitive if _is_determined(key, unknown, usable)), None)
+        if leaked is None:
+            return result
+        result.secondary.add(_complement_for(leaked, usable, counts, shown_set, result, order))
+
+
+def _complement_for(leaked: Key, relations: Sequence[Relation], counts: Mapping[Key, int | None],
+                    shown: set[Key], result: Protection, order: Mapping[Key, int]) -> Key:
+    """The cell to suppress next so that ``leaked`` can no longer be worked out.
+
+    The next-smallest non-zero shown cell of a relation through ``leaked`` that protects it on
+    its own; failing that, one of the relations of its hidden neighbours (a chain of
+    differences); failing that, the smallest cell of its own relations (and the search goes on).
+    Zeros are taken only when nothing else is left.
+    """
+    def rank(key: Key) -> tuple:
+        return (counts[key] == 0, counts[key], order[key])
+
+    def protects(key: Key) -> bool:
+        unknown = [cell for cell in counts
+                   if cell not in shown or result.is_hidden(cell) or counts[cell] is None or cell == key]
+        return not _is_determined(leaked, unknown, relations)
+
+    reached, frontier, seen = {leaked}, [leaked], set()
+    first_level: list[Key] = []
+    while frontier:
+        nearby = [relation for relation in relations if relation not in seen and set(relation.cells) & set(frontier)]
+        seen.update(nearby)
+        cells = list(dict.fromkeys(key for relation in nearby for key in relation.cells))
+        candidates = sorted((key for key in cells if key in shown and not result.is_hidden(key)
+                             and counts[key] is not None), key=rank)
+        if not first_level:
+            first_level = candidates
+        for key in candidates:
+            if protects(key):
+                return key
+        frontier = [key for key in cells if key not in reached and (key not in shown or result.is_hidden(key))]
+        reached.update(frontier)
+    if first_level:
+        return first_level[0]
+    raise RuntimeError(f"cannot protect {leaked!r}: no shown cell left to suppress")  # a bug, not bad data
+
+
+# --- indicator figures -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FigureCounts:
+    """One indicator value's counts (numerator, denominator) for one area."""
+
+    numerator: int | None
+    denominator: int | None
+
+
+@dataclass(frozen=True)
+class ShownFigure:
+    """What the workbook may show of one value and the counts behind it."""
+
+    numerator: int | str | None
+    denominator: int | str | None
+    is_value_hidden: bool
+
+
+def _check_unit(unit: str) -> None:
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {list(UNITS)}, got {unit!r}")
+
+
+def protect_figures(
+    unit: str,
+    areas: Mapping[Key, FigureCounts],
+    *,
+    below: int,
+    counts_shown_for: Collection[Key] = (),
+    total: Key | None = None,
+) -> dict[Key, ShownFigure]:
+    """Suppression for one indicator and quarter across areas (LAs, and the Tees figure).
+
+    ``counts_shown_for``: areas whose numerator and denominator the workbook prints (the
+    board's LA); for the others only the value is shown. A rate's population is public, so a
+    shown rate gives away its numerator; a percentage's value does so only with its
+    denominator. ``total``: the area whose counts are the sums of all the others' (Tees).
+    A value is hidden (``c``) when its numerator, or for a percentage its denominator, is
+    suppressed, or when its numerator is unknown (the workbook cannot show that it is safe).
+    """
+    _check_unit(unit)
+    counts: dict[Key, int | None] = {}
+    shown: set[Key] = set()
+    relations: list[Relation] = []
+    for area, figure in areas.items():
+        counts[("numerator", area)] = figure.numerator
+        counts[("denominator", area)] = figure.denominator
+        if area in counts_shown_for:
+            shown.update({("numerator", area), ("denominator", area)})
+        elif unit == "per_10000":
+            shown.add(("numerator", area))  # value × public population / 10,000
+        if unit == "percent":
+            rest = None
+            if figure.numerator is not None and figure.denominator is not None:
+                rest = max(int(figure.denominator) - int(figure.numerator), 0)
+            counts[("rest", area)] = rest
+            relations.append(Relation((("denominator", area),), (("numerator", area), ("rest", area))))
+    if total is not None and total in areas:
+        members = [area for area in areas if area != total]
+        relations.append(Relation((("numerator", total),), tuple(("numerator", area) for area in members)))
+        if unit == "percent":
+            relations.append(Relation((("denominator", total),), tuple(("denominator", area) for area in members)))
+    protection = protect(counts, relations, below=below, shown=shown)
+    figures = {}
+    for area, figure in areas.items():
+        numerator, denominator = ("numerator", area), ("denominator", area)
+        hidden = (
+            figure.numerator is None
+            or protection.is_hidden(numerator)
+            or (unit == "percent" and protection.is_hidden(denominator))
+        )  # a rate's small population is shown <5, but the rate does not come from a small count
+        figures[area] = ShownFigure(protection.display(numerator), protection.display(denominator), hidden)
+    return figures
+
+
+def suppress(numerator: int | None, denominator: int | None, unit: str, *, below: int) -> ShownFigure:
+    """One value on its own (its numerator and denominator shown beside it)."""
+    return protect_figures(unit, {"area": FigureCounts(numerator, denominator)}, below=below,
+                           counts_shown_for={"area"})["area"]
+
+
+# --- data quality -----------------------------------------------------------------------------
+
+FILE_COUNTS = ("rows_received", "rows_staged", "rows_quarantined")
+
+
+def protect_data_quality(files: Sequence[Mapping], rules: Sequence[Mapping], *, below: int) -> Protection:
+    """The Data quality sheet's counts: per file received = staged + quarantined; the totals
+    row; quarantined rows by extract and rule, their total, and per extract the rule counts
+    against the files' quarantined rows.
+
+    Keys: ``("file", i, column)``, ``("total", column)``, ``("rule", j)``, ``("rules total",)``.
+    """
+    counts: dict[Key, int | None] = {}
+    relations: list[Relation] = []
+    for index, file in enumerate(files):
+        for column in FILE_COUNTS:
+            counts[("file", index, column)] = file[column]
+        relations.append(Relation((("file", index, "rows_received"),),
+                                  (("file", index, "rows_staged"), ("file", index, "rows_quarantined"))))
+    for column in FILE_COUNTS:
+        counts[("total", column)] = sum(file[column] or 0 for file in files)
+        relations.append(Relation((("total", column),), tuple(("file", index, column) for index in range(len(files)))))
+    relations.append(Relation((("total", "rows_received"),), (("total", "rows_staged"), ("total", "rows_quarantined"))))
+    for index, rule in enumerate(rules):
+        counts[("rule", index)] = rule["rows_quarantined"]
+    if rules:
+        counts[("rules total",)] = sum(rule["rows_quarantined"] for rule in rules)
+        relations.append(Relation((("rules total",),), tuple(("rule", index) for index in range(len(rules)))))
+        relations.append(Relation((("total", "rows_quarantined"),), (("rules total",),)))
+        for extract in dict.fromkeys(rule["extract"] for rule in rules):
+            relations.append(Relation(
+                tuple(("file", index, "rows_quarantined") for index, file in enumerate(files)
+                      if file["extract"] == extract),
+                tuple(("rule", index) for index, rule in enumerate(rules) if rule["extract"] == extract),
+            ))
+    return protect(counts, relations, below=below)
+
+
+__all__ = [
+    "SECONDARY",
+    "FigureCounts",
+    "Protection",
+    "Relation",
+    "ShownFigure",
+    "is_small",
+    "protect",
+    "protect_data_quality",
+    "protect_figures",
+    "shown_count",
+    "suppress",
+]

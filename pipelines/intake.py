@@ -238,10 +238,12 @@ def intake(
     if state is None:
         scratch = Path(tempfile.mkdtemp(prefix="pmf-intake-"))
         try:
-            return intake(
+            result = intake(
                 raw_dir, con, state=KeptState(scratch), chunk_rows=chunk_rows, schema=schema,
                 progress=progress, run_batches=run_batches, workers=workers,
             )
+            result.quarantine  # read it before the temporary state goes  # noqa: B018
+            return result
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     result = validate_all(raw_dir, state=state, chunk_rows=chunk_rows, progress=progress, run_batches=run_batches, workers=workers)

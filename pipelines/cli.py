@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"local processes that read and validate files in parallel (default: the machine's cores, {_cores()})",
     )
     run.add_argument(
+        "--rebuild", action="store_true",
+        help="build every output again even when nothing changed since the last publish "
+        "(validated files in the kept state are still reused)",
+    )
+    run.add_argument(
         "--dask-address", metavar="tcp://HOST:PORT",
         help="run the read-and-validate work on an existing Dask cluster instead (workers must see the raw "
         "and marts folders at the same paths, and reach the Prefect API)",
@@ -141,7 +146,8 @@ def _refresh(args: argparse.Namespace) -> int:
 
         flow = quarterly_refresh.with_options(task_runner=task_runner(args.workers, args.dask_address))
         summary = flow(
-            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=args.workers
+            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=args.workers,
+            rebuild=args.rebuild,
         )
     except InputRejected as rejection:
         print(f"pmf refresh: input rejected\n{rejection}", file=sys.stderr)

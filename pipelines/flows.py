@@ -82,7 +82,12 @@ def on_task_runner(batches: list[intake.Batch]) -> Iterator[list[intake.Validate
 
 @flow(name="pmf-quarterly-refresh", validate_parameters=False, log_prints=False)
 def quarterly_refresh(
-    raw_dir: Path, marts_dir: Path, settings: Settings, period: str | None = None, workers: int = 1
+    raw_dir: Path,
+    marts_dir: Path,
+    settings: Settings,
+    period: str | None = None,
+    workers: int = 1,
+    rebuild: bool = False,
 ) -> RefreshSummary:
     """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
     progress = refresh.progress
@@ -99,7 +104,7 @@ def quarterly_refresh(
             if result.rejected:
                 refresh.reject(result, marts_dir, chosen, progress)
             fingerprint = refresh.outputs_fingerprint(result, settings, chosen)
-            previous_run_id = refresh.unchanged_since(state, marts_dir, fingerprint)
+            previous_run_id = None if rebuild else refresh.unchanged_since(state, marts_dir, fingerprint)
             if previous_run_id:
                 refresh.count_indicator_values(marts_dir, summary)
                 record = refresh.run_record(summary, "published")

@@ -69,8 +69,9 @@ def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(publi
     marts = published["marts"]
     before = _fingerprint(marts)
     values_before = _indicator_values(marts)
+    # --rebuild: the inputs are unchanged, and this test is about a refresh killed while it builds.
     command = [sys.executable, "-m", "pipelines.cli", "refresh", "--raw-dir", str(published["raw"]),
-               "--marts-dir", str(marts), "--config", str(published["config"])]
+               "--marts-dir", str(marts), "--config", str(published["config"]), "--rebuild"]
     # Its own Prefect home: killing a process that shares the temporary API's SQLite database
     # with later runs is not what this test is about.
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))

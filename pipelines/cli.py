@@ -39,6 +39,15 @@ def prefect_environment(home: Path) -> None:
         os.environ.setdefault(name, value)
 
 
+def add_refresh_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``pmf refresh``; ``pmf serve`` takes the same ones (a run of the deployment is a refresh)."""
+    parser.add_argument("--raw-dir", type=Path, default=Path("data/raw"), help="period folders of extracts (default: data/raw)")
+    parser.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="where outputs are published (default: data/marts)")
+    parser.add_argument("--period", metavar="LABEL", help="the quarter the board pack is for, e.g. '2019-20 Q4' (default: the latest period folder)")
+    parser.add_argument("--board-la", metavar="LA_CODE", help="ONS code of the board's LA (default from pmf.toml: E06000001 Hartlepool)")
+    parser.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmf",
@@ -54,11 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2 input rejected (validation report written, nothing published); 1 any other failure. "
         "A failure never changes the previously published outputs.",
     )
-    run.add_argument("--raw-dir", type=Path, default=Path("data/raw"), help="period folders of extracts (default: data/raw)")
-    run.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="where outputs are published (default: data/marts)")
-    run.add_argument("--period", metavar="LABEL", help="the quarter the board pack is for, e.g. '2019-20 Q4' (default: the latest period folder)")
-    run.add_argument("--board-la", metavar="LA_CODE", help="ONS code of the board's LA (default from pmf.toml: E06000001 Hartlepool)")
-    run.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
+    add_refresh_options(run)
 
     demo = commands.add_parser(
         "demo",
@@ -76,12 +81,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = commands.add_parser("docs", help="regenerate docs/extracts.md and docs/indicators.md from the contract and the registry")
     docs.add_argument("--check", action="store_true", help="only check that the committed docs are current")
+    _add_lead_form_commands(commands)
     return parser
+
+
+def _add_lead_form_commands(commands: argparse._SubParsersAction) -> None:
+    forms = commands.add_parser(
+        "lead-forms",
+        help="write one XLSX update form per plan lead (the lines no indicator evidences)",
+        description="Write <marts-dir>/lead-forms/lead-form-<period>-<lead>.xlsx for every lead: their lines with "
+        "line text, due date and current RAG and commentary. RAG is a drop-down; only RAG, commentary, "
+        "'Updated by' and 'Updated on' can be changed. Returned forms go in <reference-dir>/lead-updates/.",
+    )
+    forms.add_argument("--period", metavar="LABEL", help="the quarter the update is for (default: the latest period folder in --raw-dir, else the last quarter ended)")
+    forms.add_argument("--raw-dir", type=Path, default=Path("data/raw"), help="period folders of extracts, for the default period (default: data/raw)")
+    forms.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="forms go in <marts-dir>/lead-forms/ (default: data/marts)")
+    forms.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
+
+    updates = commands.add_parser(
+        "lead-updates",
+        help="import returned lead update forms into plan_line_updates.csv",
+        description="Update plan_line_updates.csv from returned forms. A form with any problem (unknown line, a line "
+        "of another lead, a bad RAG, an edited protected cell) is not applied and each problem is listed. "
+        "Exit status: 0 every form applied; 2 some form had problems (it was left unapplied).",
+    )
+    actions = updates.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imports = actions.add_parser("import", help="import forms (default: every form in <reference-dir>/lead-updates/)")
+    imports.add_argument("files", nargs="*", type=Path, metavar="FILE", help="returned forms (default: the lead-updates/ folder; applied forms move to its imported/ folder)")
+    imports.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"refresh": _refresh, "demo": _demo, "suites": _suites, "docs": _docs}
+    handlers = {"refresh": _refresh, "demo": _demo, "suites": _suites, "docs": _docs,
+                "lead-forms": _lead_forms, "lead-updates": _lead_updates}
     return handlers[args.command](args)
 
 
@@ -158,6 +191,54 @@ def _docs(args: argparse.Namespace) -> int:
         return EXIT_FAILED if stale else EXIT_OK
     for path in write_docs():
         print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _lead_forms(args: argparse.Namespace) -> int:
+    from pipelines import leadforms
+    from pipelines.config import load_settings
+    from pipelines.periods import Quarter
+
+    try:
+        settings = load_settings(args.config)
+        period = Quarter.parse(args.period) if args.period else leadforms.default_period(args.raw_dir)
+        out_dir = args.marts_dir / leadforms.FORMS_FOLDER
+        paths = leadforms.write_forms(settings.reference_dir, out_dir, period)
+    except (ValueError, OSError) as error:
+        print(f"pmf lead-forms: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"pmf lead-forms: {len(paths)} forms for {period.label} in {out_dir}")
+    for path in paths:
+        print(f"  {path.name}")
+    print(f"Returned forms go in {leadforms.inbox(settings.reference_dir)} (imported by the next refresh or `pmf lead-updates import`)")
+    return EXIT_OK
+
+
+def _lead_updates(args: argparse.Namespace) -> int:
+    from pipelines import leadforms
+    from pipelines.config import load_settings
+
+    try:
+        settings = load_settings(args.config)
+        reference = settings.reference_dir
+        if args.files:
+            missing = [str(path) for path in args.files if not path.is_file()]
+            if missing:
+                print(f"pmf lead-updates: no such file: {', '.join(missing)}", file=sys.stderr)
+                return EXIT_FAILED
+            outcome = leadforms.import_forms(args.files, reference)
+        else:
+            outcome = leadforms.import_inbox(reference)
+    except (ValueError, OSError) as error:
+        print(f"pmf lead-updates: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"pmf lead-updates: {len(outcome.applied)} forms applied, {outcome.lines_updated} lines updated "
+          f"in {reference / 'plan_line_updates.csv'}")
+    if outcome.problems:
+        print("Forms not applied (fix and import them again):", file=sys.stderr)
+        for problem in outcome.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_REJECTED
     return EXIT_OK
 
 

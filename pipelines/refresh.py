@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import __version__, models, pseudonymise, report
+from pipelines import __version__, leadforms, models, pseudonymise, report
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
@@ -111,6 +111,11 @@ def write_intake_tables(con: duckdb.DuckDBPyConnection, result: IntakeResult) ->
 def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Reference data kept in the repository, published beside the marts as ``ref_*``."""
     reference = settings.reference_dir
+    forms = leadforms.import_inbox(reference)  # returned lead update forms dropped in lead-updates/
+    if forms.applied:
+        progress(f"Imported {len(forms.applied)} lead update forms ({forms.lines_updated} lines) into plan_line_updates.csv")
+    for problem in forms.problems:
+        progress(f"  note: lead update form not applied: {problem}")
     population = reference / "population.csv"
     if not population.exists():
         raise FileNotFoundError(f"population estimates not found at {population} (run `pmf demo` for demo data)")

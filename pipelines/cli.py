@@ -81,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = commands.add_parser("docs", help="regenerate docs/extracts.md and docs/indicators.md from the contract and the registry")
     docs.add_argument("--check", action="store_true", help="only check that the committed docs are current")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the refresh as the Prefect deployment pmf-quarterly-refresh/quarterly, on its schedule, until stopped",
+        description="Serve the quarterly refresh as the Prefect deployment pmf-quarterly-refresh/quarterly on the "
+        "Prefect server at PREFECT_API_URL, with the cron schedule of the settings (schedule_cron, default the 15th "
+        "of the month after each quarter ends, 06:00 Europe/London). Runs scheduled runs and triggered ones "
+        "(prefect deployment run pmf-quarterly-refresh/quarterly) until stopped with Ctrl-C. Its options are those "
+        "of pmf refresh, and each run uses them. Exit status 1 when no Prefect server is reachable.",
+    )
+    add_refresh_options(serve)
     _add_lead_form_commands(commands)
     return parser
 
@@ -114,11 +124,11 @@ def _add_lead_form_commands(commands: argparse._SubParsersAction) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"refresh": _refresh, "demo": _demo, "suites": _suites, "docs": _docs,
-                "lead-forms": _lead_forms, "lead-updates": _lead_updates}
+                "serve": _serve, "lead-forms": _lead_forms, "lead-updates": _lead_updates}
     return handlers[args.command](args)
 
 
-def _refresh(args: argparse.Namespace) -> int:
+def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
     marts_dir = args.marts_dir.resolve()
     log_dir = marts_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +147,7 @@ def _refresh(args: argparse.Namespace) -> int:
         progress(f"pmf refresh: {args.raw_dir} -> {marts_dir}")
         from pipelines.flows import quarterly_refresh
 
-        summary = quarterly_refresh(
+        summary = (refresh_flow or quarterly_refresh)(
             raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period
         )
     except InputRejected as rejection:
@@ -153,6 +163,68 @@ def _refresh(args: argparse.Namespace) -> int:
     for line in summary.lines():
         progress(line)
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # the runner says when it picks up a run
+    prefect_environment(args.marts_dir.resolve().parent / ".prefect")
+    from pipelines.config import load_settings
+
+    try:
+        settings = load_settings(args.config, board_la_code=args.board_la)
+    except (ValueError, OSError) as error:
+        print(f"pmf serve: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    problem = prefect_server_problem()
+    if problem:
+        print(f"pmf serve: {problem}.\nStart a Prefect server first, in another terminal:\n"
+              "    prefect server start\n"
+              "then point pmf at it and serve again:\n"
+              "    export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+              "    pmf serve", file=sys.stderr)
+        return EXIT_FAILED
+    from pipelines.flows import serve_deployment
+
+    options = refresh_options(args)
+    print(f"pmf serve: serving pmf-quarterly-refresh/quarterly ({settings.schedule_cron!r}, {settings.schedule_timezone}) "
+          f"with {options}; Ctrl-C stops")
+    serve_deployment(options, settings)
+    return EXIT_OK
+
+
+def prefect_server_problem() -> str | None:
+    """Why no Prefect server can take a deployment (None when one answers at PREFECT_API_URL)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        return "PREFECT_API_URL is not set, so there is no Prefect server to serve the deployment on"
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    return f"no Prefect server answers at PREFECT_API_URL={url} ({type(error).__name__})" if error else None
+
+
+def refresh_options(args: argparse.Namespace) -> dict:
+    """``pmf refresh`` options as a deployment's parameter (paths made absolute, so a run does not
+    depend on the folder the runner works in)."""
+    return {key: str(value.resolve()) if isinstance(value, Path) else value
+            for key, value in vars(args).items() if key != "command"}
+
+
+def refresh_with_options(options: dict, refresh_flow: object = None) -> int:
+    """Run ``pmf refresh`` with options as ``refresh_options`` gives them (a run of the deployment)."""
+    argv = ["refresh"]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            argv.append(flag)
+        else:
+            for item in value if isinstance(value, list) else [value]:
+                argv += [flag, str(item)]
+    return _refresh(build_parser().parse_args(argv), refresh_flow=refresh_flow)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import __version__, leadforms, models, pseudonymise, report
+from pipelines import __version__, datadocs, leadforms, models, pseudonymise, report
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
@@ -176,7 +176,9 @@ def run_work_plan_status(con: duckdb.DuckDBPyConnection, settings: Settings, pro
 
 
 def write_success_report(result: IntakeResult, build: Build, period: Quarter) -> Path:
-    return report.write_validation_report(result, build.reports_dir, period)
+    """The validation report and, beside it, the run's GX Data Docs (``reports/data-docs/``)."""
+    site = datadocs.build_site(result.validation_results, build.reports_dir / "data-docs", run_name=f"pmf-refresh-{build.run_id}")
+    return report.write_validation_report(result, build.reports_dir, period, data_docs=site)
 
 
 def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progress) -> list[str]:

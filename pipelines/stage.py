@@ -21,7 +21,7 @@ from pipelines.contract import load_contract
 from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, discover, sha256_of
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
-from pipelines.validate import ChunkOutcome, SubmissionState, validate_chunks
+from pipelines.validate import ChunkOutcome, SubmissionState, take_validation_results, validate_chunks
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class IntakeResult:
     quarantine: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUARANTINE_COLUMNS))
     periods: list[Quarter] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    validation_results: list[dict] = field(default_factory=list)  # GX results as JSON (unmasked), for Data Docs
 
     @property
     def rejected(self) -> list[FileReport]:
@@ -130,6 +131,7 @@ def intake(
     if parts:
         result.quarantine = pd.concat(parts, ignore_index=True)[QUARANTINE_COLUMNS]
     result.files.sort(key=lambda r: (r.period_start, r.file_name))
+    result.validation_results = take_validation_results()
     return result
 
 

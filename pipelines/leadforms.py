@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import os
 import re
 import shutil
@@ -180,8 +181,17 @@ def _form(lead: str, period: Quarter, lines: list[PlanLine]) -> openpyxl.Workboo
                 cell.number_format = "yyyy-mm-dd"
     rags.add(f"{openpyxl.utils.get_column_letter(rag_column)}{header_row + 1}:"
              f"{openpyxl.utils.get_column_letter(rag_column)}{header_row + len(lines)}")
-    for letter, width in zip("ABCDEFG", (10, 14, 28, 60, 12, 10, 60), strict=True):
-        ws.column_dimensions[letter].width = width
+    widths = dict(zip(COLUMNS, (14, 16, 28, 60, 12, 10, 60), strict=True))
+    for column, label in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[openpyxl.utils.get_column_letter(column)].width = widths[label]
+    for row, line in enumerate(lines, start=header_row + 1):  # tall enough for the wrapped text
+        text_lines = max(math.ceil(len(text) / (widths[label] * 1.1)) for label, text in
+                         (("What the plan says", line.text), ("Section", line.section), ("Commentary", line.commentary or " ")))
+        ws.row_dimensions[row].height = 15 * max(2, text_lines)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
     ws.freeze_panes = ws.cell(header_row + 1, 1)
     ws.protection.sheet = True  # no password: the business manager can unprotect it in Excel
     ws.protection.formatRows = False  # rows may be resized to read long commentary

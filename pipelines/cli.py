@@ -39,6 +39,29 @@ def prefect_environment(home: Path) -> None:
         os.environ.setdefault(name, value)
 
 
+def add_refresh_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``pmf refresh``; ``pmf serve`` takes the same ones (a run of the deployment is a refresh)."""
+    parser.add_argument("--raw-dir", type=Path, default=Path("data/raw"), help="period folders of extracts (default: data/raw)")
+    parser.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="where outputs are published (default: data/marts)")
+    parser.add_argument("--period", metavar="LABEL", help="the quarter the board pack is for, e.g. '2019-20 Q4' (default: the latest period folder)")
+    parser.add_argument("--board-la", metavar="LA_CODE", help="ONS code of the board's LA (default from pmf.toml: E06000001 Hartlepool)")
+    parser.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
+    parser.add_argument(
+        "--workers", type=_positive, default=_cores(), metavar="N",
+        help=f"local processes that read and validate files in parallel (default: the machine's cores, {_cores()})",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true",
+        help="build every output again even when nothing changed since the last publish "
+        "(validated files in the kept state are still reused)",
+    )
+    parser.add_argument(
+        "--dask-address", metavar="tcp://HOST:PORT",
+        help="run the read-and-validate work on an existing Dask cluster instead (workers must see the raw "
+        "and marts folders at the same paths, and reach the Prefect API)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmf",
@@ -54,25 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2 input rejected (validation report written, nothing published); 1 any other failure. "
         "A failure never changes the previously published outputs.",
     )
-    run.add_argument("--raw-dir", type=Path, default=Path("data/raw"), help="period folders of extracts (default: data/raw)")
-    run.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="where outputs are published (default: data/marts)")
-    run.add_argument("--period", metavar="LABEL", help="the quarter the board pack is for, e.g. '2019-20 Q4' (default: the latest period folder)")
-    run.add_argument("--board-la", metavar="LA_CODE", help="ONS code of the board's LA (default from pmf.toml: E06000001 Hartlepool)")
-    run.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
-    run.add_argument(
-        "--workers", type=_positive, default=_cores(), metavar="N",
-        help=f"local processes that read and validate files in parallel (default: the machine's cores, {_cores()})",
-    )
-    run.add_argument(
-        "--rebuild", action="store_true",
-        help="build every output again even when nothing changed since the last publish "
-        "(validated files in the kept state are still reused)",
-    )
-    run.add_argument(
-        "--dask-address", metavar="tcp://HOST:PORT",
-        help="run the read-and-validate work on an existing Dask cluster instead (workers must see the raw "
-        "and marts folders at the same paths, and reach the Prefect API)",
-    )
+    add_refresh_options(run)
 
     demo = commands.add_parser(
         "demo",
@@ -100,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = commands.add_parser("docs", help="regenerate docs/extracts.md and docs/indicators.md from the contract and the registry")
     docs.add_argument("--check", action="store_true", help="only check that the committed docs are current")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the refresh as the Prefect deployment pmf-quarterly-refresh/quarterly, on its schedule, until stopped",
+        description="Serve the quarterly refresh as the Prefect deployment pmf-quarterly-refresh/quarterly on the "
+        "Prefect server at PREFECT_API_URL, with the cron schedule of the settings (schedule_cron, default the 15th "
+        "of the month after each quarter ends, 06:00 Europe/London). Runs scheduled runs and triggered ones "
+        "(prefect deployment run pmf-quarterly-refresh/quarterly) until stopped with Ctrl-C. Its options are those "
+        "of pmf refresh, and each run uses them. Exit status 1 when no Prefect server is reachable.",
+    )
+    add_refresh_options(serve)
+    _add_lead_form_commands(commands)
     return parser
 
 
@@ -117,13 +133,40 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_lead_form_commands(commands: argparse._SubParsersAction) -> None:
+    forms = commands.add_parser(
+        "lead-forms",
+        help="write one XLSX update form per plan lead (the lines no indicator evidences)",
+        description="Write <marts-dir>/lead-forms/lead-form-<period>-<lead>.xlsx for every lead: their lines with "
+        "line text, due date and current RAG and commentary. RAG is a drop-down; only RAG, commentary, "
+        "'Updated by' and 'Updated on' can be changed. Returned forms go in <reference-dir>/lead-updates/.",
+    )
+    forms.add_argument("--period", metavar="LABEL", help="the quarter the update is for (default: the latest period folder in --raw-dir, else the last quarter ended)")
+    forms.add_argument("--raw-dir", type=Path, default=Path("data/raw"), help="period folders of extracts, for the default period (default: data/raw)")
+    forms.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="forms go in <marts-dir>/lead-forms/ (default: data/marts)")
+    forms.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
+
+    updates = commands.add_parser(
+        "lead-updates",
+        help="import returned lead update forms into plan_line_updates.csv",
+        description="Update plan_line_updates.csv from returned forms. A form with any problem (unknown line, a line "
+        "of another lead, a bad RAG, an edited protected cell) is not applied and each problem is listed. "
+        "Exit status: 0 every form applied; 2 some form had problems (it was left unapplied).",
+    )
+    actions = updates.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imports = actions.add_parser("import", help="import forms (default: every form in <reference-dir>/lead-updates/)")
+    imports.add_argument("files", nargs="*", type=Path, metavar="FILE", help="returned forms (default: the lead-updates/ folder; applied forms move to its imported/ folder)")
+    imports.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"refresh": _refresh, "demo": _demo, "server": _server, "suites": _suites, "docs": _docs}
+    handlers = {"refresh": _refresh, "demo": _demo, "server": _server, "suites": _suites, "docs": _docs,
+                "serve": _serve, "lead-forms": _lead_forms, "lead-updates": _lead_updates}
     return handlers[args.command](args)
 
 
-def _refresh(args: argparse.Namespace) -> int:
+def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
     marts_dir = args.marts_dir.resolve()
     log_dir = marts_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -144,7 +187,7 @@ def _refresh(args: argparse.Namespace) -> int:
         progress(f"pmf refresh: {args.raw_dir} -> {marts_dir} (reporting to {choose_api()})")
         from pipelines.flows import quarterly_refresh, task_runner
 
-        flow = quarterly_refresh.with_options(task_runner=task_runner(args.workers, args.dask_address))
+        flow = refresh_flow or quarterly_refresh.with_options(task_runner=task_runner(args.workers, args.dask_address))
         summary = flow(
             raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=args.workers,
             rebuild=args.rebuild,
@@ -162,6 +205,73 @@ def _refresh(args: argparse.Namespace) -> int:
     for line in summary.lines():
         progress(line)
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # the runner says when it picks up a run
+    prefect_environment(args.marts_dir.resolve().parent / ".prefect")
+    from pipelines.config import load_settings
+
+    try:
+        settings = load_settings(args.config, board_la_code=args.board_la)
+    except (ValueError, OSError) as error:
+        print(f"pmf serve: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    from pipelines.prefect_api import choose_api
+
+    choose_api()  # PREFECT_API_URL, else the server `pmf server start` started
+    problem = prefect_server_problem()
+    if problem:
+        print(f"pmf serve: {problem}.\nStart a Prefect server first, either in the background:\n"
+              "    pmf server start\n"
+              "or in another terminal (then point pmf at it):\n"
+              "    prefect server start\n"
+              "    export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+              "and serve again:\n"
+              "    pmf serve", file=sys.stderr)
+        return EXIT_FAILED
+    from pipelines.flows import serve_deployment
+
+    options = refresh_options(args)
+    print(f"pmf serve: serving pmf-quarterly-refresh/quarterly ({settings.schedule_cron!r}, {settings.schedule_timezone}) "
+          f"with {options}; Ctrl-C stops")
+    serve_deployment(options, settings)
+    return EXIT_OK
+
+
+def prefect_server_problem() -> str | None:
+    """Why no Prefect server can take a deployment (None when one answers at PREFECT_API_URL)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        return "PREFECT_API_URL is not set, so there is no Prefect server to serve the deployment on"
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    return f"no Prefect server answers at PREFECT_API_URL={url} ({type(error).__name__})" if error else None
+
+
+def refresh_options(args: argparse.Namespace) -> dict:
+    """``pmf refresh`` options as a deployment's parameter (paths made absolute, so a run does not
+    depend on the folder the runner works in)."""
+    return {key: str(value.resolve()) if isinstance(value, Path) else value
+            for key, value in vars(args).items() if key != "command"}
+
+
+def refresh_with_options(options: dict, refresh_flow: object = None) -> int:
+    """Run ``pmf refresh`` with options as ``refresh_options`` gives them (a run of the deployment)."""
+    argv = ["refresh"]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            argv.append(flag)
+        else:
+            for item in value if isinstance(value, list) else [value]:
+                argv += [flag, str(item)]
+    return _refresh(build_parser().parse_args(argv), refresh_flow=refresh_flow)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -223,6 +333,54 @@ def _docs(args: argparse.Namespace) -> int:
         return EXIT_FAILED if stale else EXIT_OK
     for path in write_docs():
         print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _lead_forms(args: argparse.Namespace) -> int:
+    from pipelines import leadforms
+    from pipelines.config import load_settings
+    from pipelines.periods import Quarter
+
+    try:
+        settings = load_settings(args.config)
+        period = Quarter.parse(args.period) if args.period else leadforms.default_period(args.raw_dir)
+        out_dir = args.marts_dir / leadforms.FORMS_FOLDER
+        paths = leadforms.write_forms(settings.reference_dir, out_dir, period)
+    except (ValueError, OSError) as error:
+        print(f"pmf lead-forms: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"pmf lead-forms: {len(paths)} forms for {period.label} in {out_dir}")
+    for path in paths:
+        print(f"  {path.name}")
+    print(f"Returned forms go in {leadforms.inbox(settings.reference_dir)} (imported by the next refresh or `pmf lead-updates import`)")
+    return EXIT_OK
+
+
+def _lead_updates(args: argparse.Namespace) -> int:
+    from pipelines import leadforms
+    from pipelines.config import load_settings
+
+    try:
+        settings = load_settings(args.config)
+        reference = settings.reference_dir
+        if args.files:
+            missing = [str(path) for path in args.files if not path.is_file()]
+            if missing:
+                print(f"pmf lead-updates: no such file: {', '.join(missing)}", file=sys.stderr)
+                return EXIT_FAILED
+            outcome = leadforms.import_forms(args.files, reference)
+        else:
+            outcome = leadforms.import_inbox(reference)
+    except (ValueError, OSError) as error:
+        print(f"pmf lead-updates: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"pmf lead-updates: {len(outcome.applied)} forms applied, {outcome.lines_updated} lines updated "
+          f"in {reference / 'plan_line_updates.csv'}")
+    if outcome.problems:
+        print("Forms not applied (fix and import them again):", file=sys.stderr)
+        for problem in outcome.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_REJECTED
     return EXIT_OK
 
 

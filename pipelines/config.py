@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -34,6 +35,26 @@ class Settings(BaseModel):
     chunk_rows: int = Field(default=200_000, ge=1_000)
     # Board workbook: any count from 1 to this is shown as "<5" (outputs.md: small numbers).
     suppress_counts_below: int = Field(default=5, ge=1)
+    # pmf serve: when the deployment runs. Default: the 15th of the month after each quarter
+    # ends (quarters end in June, September, December and March), 06:00 UK time.
+    schedule_cron: str = "0 6 15 1,4,7,10 *"
+    schedule_timezone: str = "Europe/London"
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _is_cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a cron schedule: expected five fields, minute hour day month weekday")
+        return value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _is_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/London)") from None
+        return value
 
     @field_validator("comparator_la_codes")
     @classmethod

@@ -164,3 +164,37 @@ def _publish_artifact(summary: RefreshSummary) -> None:
         markdown=f"# pmf refresh {summary.run_id}\n\n{lines}\n",
         description=f"pmf quarterly refresh for {summary.period}",
     )
+
+
+# --------------------------------------------------------------------------- the served deployment
+
+DEPLOYMENT_NAME = "quarterly"  # served as pmf-quarterly-refresh/quarterly
+
+
+@flow(name="pmf-quarterly-refresh", validate_parameters=False, log_prints=False)
+def served_refresh(options: dict | None = None) -> None:
+    """A run of the deployment: ``pmf refresh`` with the options ``pmf serve`` was given
+    (``options`` maps option names to values, e.g. ``{"marts_dir": "/srv/pmf/marts"}``)."""
+    from pipelines import cli
+
+    code = cli.refresh_with_options(options or {})  # the refresh flow, on the task runner its options choose
+    if code == cli.EXIT_REJECTED:
+        raise RuntimeError("input rejected: nothing was published (see the validation report in <marts-dir>/reports/)")
+    if code != cli.EXIT_OK:
+        raise RuntimeError("the refresh failed: the previous outputs are unchanged (details in <marts-dir>/logs/)")
+
+
+def serve_deployment(options: dict, settings: Settings) -> None:
+    """Serve ``pmf-quarterly-refresh/quarterly`` on the server at PREFECT_API_URL until stopped:
+    scheduled runs (``schedule_cron`` in ``schedule_timezone``) and triggered ones."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.deployments.runner import EntrypointType
+
+    served_refresh.serve(
+        name=DEPLOYMENT_NAME,
+        schedules=[CronSchedule(cron=settings.schedule_cron, timezone=settings.schedule_timezone)],
+        parameters={"options": options},
+        description="The HSCB PMF quarterly refresh (pmf refresh), run on schedule or on demand.",
+        tags=["pmf"],
+        entrypoint_type=EntrypointType.MODULE_PATH,  # runs import pipelines.flows, whatever the folder
+    )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -41,7 +42,7 @@ from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, di
 from pipelines.keptstate import KeptState, code_fingerprint, digest_of, frame_digest, read_json, write_json, write_parquet
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
-from pipelines.validate import ChunkOutcome, SubmissionState, suite_path, validate_chunks
+from pipelines.validate import ChunkOutcome, SubmissionState, suite_path, take_validation_results, validate_chunks
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,13 @@ class IntakeResult:
     kept_files: list[Path] = field(default_factory=list)  # other kept state it used (parent indexes)
     files_reused: int = 0
     quarantine_files: list[Path] = field(default_factory=list)
+    validation_files: list[Path] = field(default_factory=list)  # masked GX results, for Data Docs
     _quarantine: pd.DataFrame | None = None
+
+    @property
+    def validation_results(self) -> list[dict]:
+        """The GX validation results (masked) behind the rows in use, for the Data Docs."""
+        return [result for path in self.validation_files for result in read_json(path)]
 
     @property
     def quarantine(self) -> pd.DataFrame:
@@ -284,7 +291,7 @@ def validate_all(
         progress(f"  {files_reused} of {total_files} files unchanged since they were last validated: not read again (kept state)")
     result = collect(submissions, outcome, found)
     result.files_reused = files_reused
-    result.kept_files = index.kept_files
+    result.kept_files = [*index.kept_files, *result.validation_files]
     return result
 
 
@@ -352,6 +359,10 @@ def collect(submissions: list[Submission], outcome: dict[Submission, Validated],
         result.files.extend(validated.reports)
         if (validated.entry / "quarantine.parquet").exists():
             result.quarantine_files.append(validated.entry / "quarantine.parquet")
+        for name in read_json(validated.entry / "entry.json").get("validation", []):
+            path = validated.entry.parents[3] / "validation" / name
+            if path not in result.validation_files:
+                result.validation_files.append(path)
     result.files.sort(key=lambda r: (r.period_start, r.file_name))
     return result
 
@@ -495,10 +506,31 @@ def validate_batch(batch: Batch) -> list[Validated]:
         work.append((submission, files))
     chunks.flush()
     kept = KeptState(batch.state_root)
-    return [_write_entry(kept, submission, files, batch.parent_index) for submission, files in work]
+    validation = _keep_validation_results(kept, extract)
+    return [_write_entry(kept, submission, files, batch.parent_index, validation) for submission, files in work]
 
 
-def _write_entry(kept: KeptState, submission: Submission, files: list[_FileIntake], parent_index: Path | None) -> Validated:
+def _keep_validation_results(kept: KeptState, extract: Extract) -> list[str]:
+    """This batch's GX results, masked (no identifier is ever written), kept for the Data Docs."""
+    from pipelines.datadocs import mask_result
+
+    results = [mask_result(result, extract) for result in take_validation_results()]
+    if not results:
+        return []
+    name = f"{digest_of(results)[:32]}.json"
+    target = kept.root / "validation" / name
+    if not target.exists():
+        scratch = kept.scratch()
+        write_json(scratch / name, results)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(scratch / name, target)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return [name]
+
+
+def _write_entry(
+    kept: KeptState, submission: Submission, files: list[_FileIntake], parent_index: Path | None, validation: list[str]
+) -> Validated:
     extract = submission.extract
     reports = [intake_file.finish() for intake_file in files]
     scratch = kept.scratch()
@@ -513,7 +545,13 @@ def _write_entry(kept: KeptState, submission: Submission, files: list[_FileIntak
     if parent_rows:
         write_parquet(pd.concat(parent_rows, ignore_index=True), scratch / "parents.parquet", _PARENT_ROWS_SCHEMA)
     name = submission.entry_name
-    manifest = {"submission": submission.label, "files": [asdict(r) for r in reports], "lookup_digest": None, "index_digest": None}
+    manifest = {
+        "submission": submission.label,
+        "files": [asdict(r) for r in reports],
+        "lookup_digest": None,
+        "index_digest": None,
+        "validation": validation,
+    }
     if parent_index is not None:
         manifest["index_digest"] = parent_index.stem
         keys = pd.concat([pd.Series(k, dtype=object) for f in files for k in f.parent_keys] or [pd.Series([], dtype=object)])

@@ -37,7 +37,7 @@ from pipelines import __version__
 
 STATE_FOLDER = ".pmf"
 # The code and libraries whose behaviour decides what a file's validated rows and quarantine are.
-_INTAKE_MODULES = ("contract.py", "extracts.toml", "ingest.py", "intake.py", "rules.py", "validate.py", "keptstate.py")
+_INTAKE_MODULES = ("contract.py", "extracts.toml", "ingest.py", "intake.py", "rules.py", "validate.py", "keptstate.py", "datadocs.py")
 _INTAKE_LIBRARIES = ("great_expectations", "pandas", "pyarrow", "python-calamine", "numpy")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -142,7 +142,7 @@ class KeptState:
     def prune(self, keep: set[Path]) -> int:
         """Remove every entry and parent index not in ``keep`` (after a publish), and scratch."""
         removed = 0
-        for path in [*self.intake_dir.glob("*/*/*"), *(self.root / "parent-index").glob("*")]:
+        for path in [*self.intake_dir.glob("*/*/*"), *(self.root / "parent-index").glob("*"), *(self.root / "validation").glob("*")]:
             if path not in keep:
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
                 removed += 1

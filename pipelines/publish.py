@@ -119,9 +119,13 @@ def swap_in(build: Build) -> list[Path]:
     published: list[Path] = []
     (marts_dir / "board").mkdir(exist_ok=True)
     (marts_dir / "reports").mkdir(exist_ok=True)
+    retired_folders = []
     for folder in ("board", "reports"):
         for path in sorted((build.root / folder).iterdir()):
             target = marts_dir / folder / path.name
+            if path.is_dir() and target.is_dir():  # reports/data-docs/: a folder replaces a folder
+                retired_folders.append(marts_dir / f".retired-{folder}-{path.name}-{build.run_id}")
+                os.replace(target, retired_folders[-1])
             os.replace(path, target)
             published.append(target)
     parquet = marts_dir / "parquet"
@@ -132,7 +136,8 @@ def swap_in(build: Build) -> list[Path]:
     published.append(parquet)
     os.replace(build.marts_path, marts_dir / MARTS_FILE)
     published.append(marts_dir / MARTS_FILE)
-    shutil.rmtree(retired, ignore_errors=True)
+    for stale in [retired, *retired_folders]:
+        shutil.rmtree(stale, ignore_errors=True)
     return published
 
 

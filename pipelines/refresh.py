@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import __version__, benchmark, models, pseudonymise, report, revisions, spc
+from pipelines import __version__, benchmark, datadocs, leadforms, models, pseudonymise, report, revisions, spc
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
@@ -125,6 +125,11 @@ def write_intake_tables(con: duckdb.DuckDBPyConnection, result: IntakeResult) ->
 def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Reference data kept in the repository, published beside the marts as ``ref_*``."""
     reference = settings.reference_dir
+    forms = leadforms.import_inbox(reference)  # returned lead update forms dropped in lead-updates/
+    if forms.applied:
+        progress(f"Imported {len(forms.applied)} lead update forms ({forms.lines_updated} lines) into plan_line_updates.csv")
+    for problem in forms.problems:
+        progress(f"  note: lead update form not applied: {problem}")
     population = reference / "population.csv"
     if not population.exists():
         raise FileNotFoundError(f"population estimates not found at {population} (run `pmf demo` for demo data)")
@@ -234,7 +239,9 @@ def run_work_plan_status(con: duckdb.DuckDBPyConnection, settings: Settings, pro
 
 
 def write_success_report(result: IntakeResult, build: Build, period: Quarter) -> Path:
-    return report.write_validation_report(result, build.reports_dir, period)
+    """The validation report and, beside it, the run's GX Data Docs (``reports/data-docs/``)."""
+    site = datadocs.build_site(result.validation_results, build.reports_dir / "data-docs", run_name=f"pmf-refresh-{build.run_id}")
+    return report.write_validation_report(result, build.reports_dir, period, data_docs=site)
 
 
 def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progress) -> list[str]:

@@ -20,15 +20,16 @@ SOURCES = {"la": "Local authority (children's social care)", "police": "Police",
 ROWS_SHOWN_PER_FILE = 200
 
 
-def write_validation_report(result: IntakeResult, folder: Path, period: Quarter | None) -> Path:
+def write_validation_report(result: IntakeResult, folder: Path, period: Quarter | None, data_docs: Path | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     name = f"validation-{period.folder_id}.md" if period else "validation.md"
     path = folder / name
-    path.write_text(render_validation_report(result, period), encoding="utf-8")
+    link = data_docs.relative_to(folder).as_posix() if data_docs else None
+    path.write_text(render_validation_report(result, period, data_docs_link=link), encoding="utf-8")
     return path
 
 
-def render_validation_report(result: IntakeResult, period: Quarter | None) -> str:
+def render_validation_report(result: IntakeResult, period: Quarter | None, data_docs_link: str | None = None) -> str:
     contract = load_contract()
     quality = result.data_quality_frame()
     received = int(quality["rows_received"].sum()) if len(quality) else 0
@@ -43,6 +44,8 @@ def render_validation_report(result: IntakeResult, period: Quarter | None) -> st
         "sheet's own row numbers). Identifier values are shown only by their shape (9 = digit, X = letter).",
         "",
     ]
+    if data_docs_link:
+        lines += [f"Every check and its result for this run, as Great Expectations Data Docs: [{data_docs_link}]({data_docs_link}).", ""]
     if result.rejected:
         lines += ["## Rejected files", "", "| file | problem |", "|---|---|"]
         lines += [f"| {r.file_name} | {_cell(r.message)} |" for r in result.rejected]

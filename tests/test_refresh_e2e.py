@@ -50,6 +50,8 @@ def test_refresh_succeeds_and_publishes_every_output(demo, capsys):
     assert (marts / "pmf.duckdb").is_file()
     assert (marts / "board" / "HSCB-PMF-2018-19-Q4.xlsx").is_file()
     assert (marts / "reports" / "validation-2018-19-Q4.md").is_file()
+    assert (marts / "reports" / "data-docs" / "index.html").is_file()
+    assert "[data-docs/index.html](data-docs/index.html)" in (marts / "reports" / "validation-2018-19-Q4.md").read_text()
     assert sorted(p.stem for p in (marts / "parquet").glob("*.parquet")) == sorted(
         _query(marts, "select table_name from duckdb_tables()")["table_name"]
     )
@@ -120,7 +122,9 @@ def test_no_identifier_reaches_marts_parquet_workbook_reports_or_logs(demo):
     workbook = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q4.xlsx")
     cells = {str(cell.value).upper() for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.value is not None}
     assert not cells & ids
-    for text_file in [*marts.glob("reports/*.md"), *marts.glob("logs/*.log")]:
+    pages = sorted(marts.glob("reports/data-docs/**/*.html"))
+    assert len(pages) > 10  # the index, every suite, every validation result
+    for text_file in [*marts.glob("reports/*.md"), *marts.glob("logs/*.log"), *pages]:
         tokens = set(re.findall(r"[A-Z0-9]{4,}", text_file.read_text().upper()))
         assert not tokens & ids, f"{text_file.name} holds raw identifiers"
 

@@ -1,0 +1,190 @@
+"""``pmf serve`` against a real Prefect server on localhost, started here as a subprocess with its
+own PREFECT_HOME (not Prefect's test harness): the deployment and its schedule are on the server,
+a triggered run completes and publishes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import httpx
+import openpyxl
+import pytest
+
+from pipelines.cli import main
+from pipelines.demo import generate_demo
+from pipelines.periods import Quarter
+
+BIN = Path(sys.executable).parent
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+PERIOD = Quarter.parse("2018-19 Q1")
+# The 15th of the month after each quarter ends (June, September, December, March), 06:00.
+EXPECTED_CRON = "0 6 15 1,4,7,10 *"
+STARTUP_BOUND_SECONDS = 600  # a guard against hanging forever, not a performance limit
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(what: str, check: Callable[[], object], process: subprocess.Popen, log: Path) -> object:
+    """Poll ``check`` until it returns something truthy; fail at once if ``process`` dies."""
+    deadline = time.monotonic() + STARTUP_BOUND_SECONDS
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        if process.poll() is not None:
+            pytest.fail(f"{what}: the process exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"{what}: still waiting after {STARTUP_BOUND_SECONDS} s:\n{log.read_text()[-4000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prefect-server")
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(root / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    log = root / "server.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/health", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        _wait_for("prefect server start", healthy, server, log)
+        yield {"url": url, "env": env | {"PREFECT_API_URL": url}}
+    finally:
+        _stop(server)
+
+
+@pytest.fixture(scope="module")
+def quarter_of_extracts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    raw, reference = root / "raw", root / "reference"
+    reference.mkdir()
+    for name in ("work_plan.csv", "plan_line_updates.csv"):
+        shutil.copy(REFERENCE / name, reference / name)
+    generate_demo(raw, reference, first=PERIOD, last=PERIOD)
+    config = root / "pmf.toml"
+    config.write_text(f'reference_dir = "{reference}"\n')
+    return {"root": root, "raw": raw, "config": config}
+
+
+@pytest.mark.e2e
+def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(prefect_server, quarter_of_extracts):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    marts = quarter_of_extracts["root"] / "marts"
+    log = quarter_of_extracts["root"] / "serve.log"
+    env = prefect_server["env"]
+    with open(log, "w") as out:
+        serve = subprocess.Popen(
+            [str(BIN / "pmf"), "serve", "--raw-dir", str(quarter_of_extracts["raw"]), "--marts-dir", str(marts),
+             "--config", str(quarter_of_extracts["config"])],
+            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=quarter_of_extracts["root"],
+        )
+    try:
+        with temporary_settings({PREFECT_API_URL: prefect_server["url"]}), get_client(sync_client=True) as client:
+
+            def deployment():
+                try:
+                    return client.read_deployment_by_name("pmf-quarterly-refresh/quarterly")
+                except Exception:  # not there yet (ObjectNotFound)
+                    return None
+
+            served = _wait_for("the deployment on the server", deployment, serve, log)
+            assert served.name == "quarterly"
+            assert client.read_flow(served.flow_id).name == "pmf-quarterly-refresh"
+            assert len(served.schedules) == 1
+            schedule = served.schedules[0]
+            assert schedule.active
+            assert schedule.schedule.cron == EXPECTED_CRON
+            assert schedule.schedule.timezone == "Europe/London"
+            # Each run is `pmf refresh` with serve's options, paths made absolute.
+            assert served.parameters["options"]["marts_dir"] == str(marts)
+            assert served.parameters["options"]["raw_dir"] == str(quarter_of_extracts["raw"])
+
+            triggered = subprocess.run([str(BIN / "prefect"), "deployment", "run", "pmf-quarterly-refresh/quarterly"],
+                                       env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            assert triggered.returncode == 0, triggered.stdout + triggered.stderr
+
+            def finished_run():
+                runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[served.id])))
+                done = [run for run in runs if run.state and run.state.is_final()]
+                return done[0] if done else None
+
+            run = _wait_for("the triggered run", finished_run, serve, log)
+            assert run.state.is_completed(), f"{run.state}\n{log.read_text()[-4000:]}"
+    finally:
+        _stop(serve)
+
+    # The run published, as `pmf refresh` does: 13 indicators x 4 Tees LAs for the one quarter.
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        values = con.execute("select distinct indicator_code, la_code, period from indicator_values").fetchall()
+        outcomes = con.execute("select outcome, board_period from refresh_log").fetchall()
+    assert len(values) == 13 * 4 and {period for _, _, period in values} == {"2018-19 Q1"}
+    assert outcomes == [("published", "2018-19 Q1")]
+    workbook = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q1.xlsx", read_only=True)
+    assert "Summary" in workbook.sheetnames
+    assert (marts / "reports" / "validation-2018-19-Q1.md").read_text().startswith("# pmf validation report — board period 2018-19 Q1")
+
+
+def test_pmf_serve_without_a_server_exits_1_saying_how_to_start_one(tmp_path, capsys):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{_free_port()}/api"}):  # nothing listens there
+        assert main(["serve", "--marts-dir", str(tmp_path / "marts")]) == 1
+    err = capsys.readouterr().err
+    assert "no Prefect server answers at PREFECT_API_URL=http://127.0.0.1:" in err
+    assert "prefect server start" in err
+
+
+def test_pmf_serve_takes_the_options_of_pmf_refresh():
+    from pipelines.cli import build_parser
+
+    parser = build_parser()
+    commands = next(action for action in parser._actions if action.dest == "command").choices
+
+    def options(name: str) -> set[str]:
+        return {flag for action in commands[name]._actions for flag in action.option_strings}
+
+    assert options("serve") == options("refresh")
+
+
+def test_a_bad_schedule_setting_is_a_clear_error(tmp_path, capsys):
+    config = tmp_path / "pmf.toml"
+    config.write_text('schedule_cron = "every quarter"\nschedule_timezone = "Europe/Londn"\n')
+    assert main(["serve", "--config", str(config), "--marts-dir", str(tmp_path / "marts")]) == 1
+    err = capsys.readouterr().err
+    assert "schedule_cron" in err and "'every quarter' is not a cron schedule" in err
+    assert "schedule_timezone" in err and "'Europe/Londn' is not an IANA time zone" in err

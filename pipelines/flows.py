@@ -49,6 +49,7 @@ def write_workbook(marts_path: Path, out: Path, *, period, settings: Settings) -
 
 workbook_task = _task(write_workbook, name="board workbook")
 report_task = _task(refresh.write_success_report, name="validation report")
+data_docs_task = _task(refresh.build_data_docs, name="validation site (Data Docs)")
 swap_task = _task(swap_in, name="publish")
 republish_task = _task(refresh.republish_unchanged, name="re-publish unchanged outputs")
 
@@ -136,6 +137,7 @@ def quarterly_refresh(
 
 def _build_outputs(con, build, result, chosen, marts_dir: Path, settings: Settings, summary: RefreshSummary, progress) -> dict:
     """staging SQL → indicators → work-plan status → marts → workbook → report, into the build."""
+    data_docs = data_docs_task.submit(result.validation_files, build.reports_dir / "data-docs", build.run_id)  # beside the SQL
     write_intake_task(con, result)
     reference_task(con, settings)
     models_task(con, progress)
@@ -152,7 +154,7 @@ def _build_outputs(con, build, result, chosen, marts_dir: Path, settings: Settin
     out = build.board_dir / f"HSCB-PMF-{chosen.folder_id}.xlsx"
     progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
     workbook_task(build.marts_path, out, period=chosen, settings=settings)
-    report_task(result, build, chosen)
+    report_task(result, build, chosen, data_docs.result())
     return record
 
 

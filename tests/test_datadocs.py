@@ -12,7 +12,7 @@ import pytest
 from conftest import rows_for, write_csv
 from pipelines.contract import load_contract
 from pipelines.datadocs import build_site, mask_result
-from pipelines.stage import intake
+from pipelines.intake import intake
 
 EXTRACT = load_contract()["health_ae_attendances"]
 

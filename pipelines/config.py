@@ -33,6 +33,8 @@ class Settings(BaseModel):
     chunk_rows: int = Field(default=200_000, ge=1_000)
     # Board workbook: any count from 1 to this is shown as "<5" (outputs.md: small numbers).
     suppress_counts_below: int = Field(default=5, ge=1)
+    # Published releases kept under <marts-dir>/releases/ (the current one included).
+    keep_releases: int = Field(default=3, ge=1)
 
     @field_validator("default_baseline_period")
     @classmethod

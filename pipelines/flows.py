@@ -1,7 +1,7 @@
 """The quarterly refresh as a Prefect flow: one task per stage, each a call to ``refresh.py``.
 
 Without a Prefect server this runs on a temporary local API (``pmf`` sets quiet, offline
-defaults before Prefect is imported: see ``pipelines.prefect_env``); with ``PREFECT_API_URL``
+defaults before Prefect is imported: see ``pipelines.cli.prefect_environment``); with ``PREFECT_API_URL``
 pointing at a server the run is recorded there.
 """
 
@@ -14,9 +14,9 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipelines import refresh, workbook
+from pipelines import preflight, refresh, workbook
 from pipelines.config import Settings
-from pipelines.publish import discard, refresh_lock, start_build, swap_in
+from pipelines.publish import discard, publish, refresh_lock, start_build
 from pipelines.refresh import RefreshSummary
 
 _task = task(cache_policy=NO_CACHE, persist_result=False, retries=0)
@@ -30,13 +30,15 @@ status_task = _task(refresh.run_work_plan_status, name="work-plan status")
 marts_task = _task(refresh.finish_marts, name="build marts")
 workbook_task = _task(workbook.write_workbook, name="board workbook")
 report_task = _task(refresh.write_success_report, name="validation report")
-swap_task = _task(swap_in, name="publish")
+seal_task = _task(refresh.seal_release, name="seal release")
+publish_task = _task(publish, name="publish")
 
 
 @flow(name="pmf-quarterly-refresh", validate_parameters=False, log_prints=False)
 def quarterly_refresh(raw_dir: Path, marts_dir: Path, settings: Settings, period: str | None = None) -> RefreshSummary:
     """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
     progress = refresh.progress
+    preflight.check_run(settings, raw_dir, period)  # before any extract is read
     with refresh_lock(marts_dir):
         build = start_build(marts_dir)
         summary = RefreshSummary(run_id=build.run_id, period="")
@@ -62,7 +64,8 @@ def quarterly_refresh(raw_dir: Path, marts_dir: Path, settings: Settings, period
             progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
             workbook_task(build.marts_path, out, period=chosen, settings=settings)
             report_task(result, build, chosen)
-            summary.outputs = swap_task(build)
+            record = seal_task(build, summary, record)
+            summary.outputs = publish_task(build, keep_releases=settings.keep_releases)
             refresh.append_run_record(marts_dir, record)
             _publish_artifact(summary)
             return summary

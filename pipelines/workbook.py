@@ -115,6 +115,7 @@ class MartsExtract:
     lines: list[dict]  # work_plan_status for the board LA and period, in plan order
     files: list[dict]  # data_quality, every period
     quarantine_counts: list[dict]  # for the period, by extract and rule
+    run_id: str | None = None  # the refresh that built the marts (latest refresh_log row)
 
     def value_row(self, code: str, la_code: str, period: str | None) -> dict | None:
         return self.values.get((code, la_code, period)) if period else None
@@ -136,6 +137,15 @@ def _generated_at(con: duckdb.DuckDBPyConnection) -> datetime:
     if not isinstance(finished, datetime):
         return datetime.now(UTC)
     return finished.astimezone(UTC) if finished.tzinfo else finished.replace(tzinfo=UTC)
+
+
+def _run_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The run that built the marts: the latest-finished ``refresh_log`` row, when there is one."""
+    has_log = con.execute(
+        "select count(*) from information_schema.columns where table_name = 'refresh_log' and column_name = 'run_id'"
+    ).fetchone()[0]
+    row = con.execute("select run_id from refresh_log order by finished_at desc limit 1").fetchone() if has_log else None
+    return row[0] if row else None
 
 
 def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsExtract:
@@ -173,6 +183,7 @@ def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsEx
             [period.label, period.folder_id],
         )
         generated_at = _generated_at(con)
+        run_id = _run_id(con)
     lines.sort(key=lambda row: (plan_line_sort_key(row["plan"], row["line_id"]), row["indicator_code"] or ""))
     first_line = {}
     for index, row in enumerate(lines):
@@ -186,6 +197,7 @@ def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsEx
         lines=lines,
         files=files,
         quarantine_counts=quarantine_counts,
+        run_id=run_id,
     )
 
 
@@ -721,7 +733,8 @@ def methods_notes(data: MartsExtract, settings: Settings) -> list[tuple[str, str
                          "Rates per 10,000 use ONS mid-year population estimates. Input files are listed below."),
         ("Areas", f"Board: {settings.la_name(settings.board_la_code)} ({settings.board_la_code}). "
                   f"Comparators: {comparators}."),
-        ("Generated", f"{data.generated_at:%d %b %Y %H:%M} UTC, for {data.period.label}, from the PMF marts."),
+        ("Generated", f"{data.generated_at:%d %b %Y %H:%M} UTC, for {data.period.label}, from the PMF marts"
+                      + (f" of refresh {data.run_id}." if data.run_id else ".")),
     ]
 
 

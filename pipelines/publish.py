@@ -216,18 +216,19 @@ def adopt_older_layout(marts_dir: Path) -> None:
     if current is None or not current.is_dir():
         published_at = datetime.fromtimestamp((marts_dir / legacy[0]).stat().st_mtime, UTC)
         current = marts_dir / RELEASES / f"{published_at:%Y%m%dT%H%M%SZ}-earlier"
-        partial = current.with_name(f".{current.name}.partial")
-        _remove(partial)
-        partial.mkdir(parents=True)
-        for name in legacy:
-            source = marts_dir / name
-            if source.is_dir():
-                shutil.copytree(source, partial / name, copy_function=_link_or_copy)
-            else:
-                _link_or_copy(source, partial / name)
-        for name in ("parquet", "board", "reports"):
-            (partial / name).mkdir(exist_ok=True)
-        os.rename(partial, current)
+        if not current.is_dir():  # else a killed refresh made it, whole, before switching
+            partial = current.with_name(f".{current.name}.partial")
+            _remove(partial)
+            partial.mkdir(parents=True)
+            for name in legacy:
+                source = marts_dir / name
+                if source.is_dir():
+                    shutil.copytree(source, partial / name, copy_function=_link_or_copy)
+                else:
+                    _link_or_copy(source, partial / name)
+            for name in ("parquet", "board", "reports"):
+                (partial / name).mkdir(exist_ok=True)
+            os.rename(partial, current)
         _replace_with_symlink(marts_dir / CURRENT, f"{RELEASES}/{current.name}")
     for name in legacy:
         _replace_with_symlink(marts_dir / name, f"{CURRENT}/{name}")
@@ -236,13 +237,19 @@ def adopt_older_layout(marts_dir: Path) -> None:
 def prune_releases(marts_dir: Path, keep: int) -> list[Path]:
     """Delete all but the ``keep`` newest releases (the current one is always kept)."""
     current = current_release(marts_dir)
-    releases = sorted((p for p in (marts_dir / RELEASES).iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    releases = sorted((p for p in (marts_dir / RELEASES).iterdir() if p.is_dir()), key=_published_order, reverse=True)
     kept = [current] if current is not None else []
     kept += [p for p in releases if p != current][: max(keep - len(kept), 0)]
     removed = [p for p in releases if p not in kept]
     for path in removed:
         _remove(path)
     return removed
+
+
+def _published_order(release: Path) -> tuple[str, int]:
+    """Run ids sort by their start (to the second); within a second, by when sealed."""
+    manifest = release / MANIFEST
+    return release.name[:16], (manifest if manifest.exists() else release).stat().st_mtime_ns
 
 
 def discard(build: Build) -> None:

@@ -134,7 +134,7 @@ def read_settings(path: Path | None, *, board_la_code: str | None = None) -> tup
     values.update(overrides)
     while True:
         try:
-            return Settings(**values), problems
+            return Settings(**values), sorted(problems, key=lambda p: (p.source, p.line or 0))
         except ValidationError as error:
             bad = set()
             for detail in error.errors():

@@ -162,8 +162,10 @@ def test_the_run_record_covers_the_whole_run_and_matches_the_run_log(demo):
     marts = demo["marts"]
     manifest = json.loads((marts / "current" / "release.json").read_text())
     logged = _query(marts, "select * from refresh_log").set_index("run_id").loc[manifest["run_id"]]
-    # Finished after the last output (workbook, reports, Parquet) was written: not before them.
-    newest_output = max(p.stat().st_mtime for p in (marts / "current").rglob("*") if p.is_file() and p.name != "release.json")
+    # Finished after the workbook, reports and Parquet were written, not before them (the seal
+    # itself then writes the record into pmf.duckdb, refresh_log.parquet and release.json).
+    sealed = {"release.json", "pmf.duckdb", "refresh_log.parquet"}
+    newest_output = max(p.stat().st_mtime for p in (marts / "current").rglob("*") if p.is_file() and p.name not in sealed)
     assert logged["finished_at"] >= datetime.fromtimestamp(int(newest_output), UTC).replace(tzinfo=None)
     assert logged["duration_seconds"] == pytest.approx(
         (logged["finished_at"] - logged["started_at"]).total_seconds(), abs=1.0

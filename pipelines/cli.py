@@ -174,14 +174,18 @@ def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
     logging.basicConfig(filename=log_path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     prefect_environment(marts_dir.parent / ".prefect")
 
-    from pipelines.config import load_settings
+    from pipelines import preflight
     from pipelines.publish import RefreshAlreadyRunning
     from pipelines.refresh import InputRejected, progress
 
     try:
-        settings = load_settings(args.config, board_la_code=args.board_la)
-        if not args.raw_dir.is_dir():
-            raise InputRejected(f"raw directory {args.raw_dir} does not exist (run `pmf demo` to create demo extracts)")
+        try:  # every check that needs no extract, all problems at once, before Prefect starts
+            settings = preflight.load_checked_settings(
+                args.config, board_la_code=args.board_la, raw_dir=args.raw_dir, period=args.period
+            )
+        except preflight.PreflightFailed as failure:
+            _record_preflight_failure(marts_dir, failure)
+            raise
         from pipelines.prefect_api import choose_api
 
         progress(f"pmf refresh: {args.raw_dir} -> {marts_dir} (reporting to {choose_api()})")
@@ -192,6 +196,10 @@ def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
             raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=args.workers,
             rebuild=args.rebuild,
         )
+    except preflight.PreflightFailed as failure:
+        logging.getLogger("pmf").error("preflight: %s", failure)
+        print(f"pmf refresh: {failure}", file=sys.stderr)
+        return EXIT_REJECTED if failure.is_input else EXIT_FAILED
     except InputRejected as rejection:
         print(f"pmf refresh: input rejected\n{rejection}", file=sys.stderr)
         return EXIT_REJECTED
@@ -272,6 +280,16 @@ def refresh_with_options(options: dict, refresh_flow: object = None) -> int:
             for item in value if isinstance(value, list) else [value]:
                 argv += [flag, str(item)]
     return _refresh(build_parser().parse_args(argv), refresh_flow=refresh_flow)
+
+
+def _record_preflight_failure(marts_dir: Path, failure: Exception) -> None:
+    """A refresh stopped by its checks is a run too: one line in the run log."""
+    from pipelines.preflight import PreflightFailed
+    from pipelines.publish import new_run_id
+    from pipelines.refresh import RefreshSummary, append_run_record, run_record
+
+    outcome = "rejected" if isinstance(failure, PreflightFailed) and failure.is_input else "failed"
+    append_run_record(marts_dir, run_record(RefreshSummary(run_id=new_run_id(), period=""), outcome, str(failure)))
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -66,6 +66,9 @@ class Settings(BaseModel):
             raise ValueError(f"lists {', '.join(repeated)} more than once (each LA's counts would be summed twice)")
         return codes
 
+    # Published releases kept under <marts-dir>/releases/ (the current one included).
+    keep_releases: int = Field(default=3, ge=1)
+
     @field_validator("default_baseline_period")
     @classmethod
     def _is_period(cls, value: str) -> str:

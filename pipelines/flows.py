@@ -23,10 +23,10 @@ from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from pipelines import intake, refresh
+from pipelines import intake, preflight, refresh
 from pipelines.config import Settings
 from pipelines.keptstate import KeptState
-from pipelines.publish import discard, refresh_lock, start_build, swap_in
+from pipelines.publish import discard, publish, refresh_lock, start_build
 from pipelines.refresh import RefreshSummary
 
 _task = task(cache_policy=NO_CACHE, persist_result=False, retries=0)
@@ -50,7 +50,8 @@ def write_workbook(marts_path: Path, out: Path, *, period, settings: Settings) -
 workbook_task = _task(write_workbook, name="board workbook")
 report_task = _task(refresh.write_success_report, name="validation report")
 data_docs_task = _task(refresh.build_data_docs, name="validation site (Data Docs)")
-swap_task = _task(swap_in, name="publish")
+seal_task = _task(refresh.seal_release, name="seal release")
+publish_task = _task(publish, name="publish")
 republish_task = _task(refresh.republish_unchanged, name="re-publish unchanged outputs")
 
 
@@ -96,6 +97,7 @@ def quarterly_refresh(
     """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
     progress = refresh.progress
     state = KeptState.beside(marts_dir)
+    preflight.check_run(settings, raw_dir, period)  # before any extract is read
     with refresh_lock(marts_dir):
         build = start_build(marts_dir)
         summary = RefreshSummary(run_id=build.run_id, period="")
@@ -116,7 +118,8 @@ def quarterly_refresh(
             else:
                 con = refresh.open_build_connection(build)
                 record = _build_outputs(con, build, result, chosen, marts_dir, settings, summary, progress)
-            summary.outputs = swap_task(build)
+            record = seal_task(build, summary, record)
+            summary.outputs = publish_task(build, keep_releases=settings.keep_releases)
             state.mark_published(build.run_id, fingerprint)
             state.prune(keep={*result.entries, *result.kept_files})
             refresh.append_run_record(marts_dir, record)

@@ -125,7 +125,7 @@ def compute_indicator_values(
     values = pd.concat(parts, ignore_index=True)
     quarters = con.execute(f"select period, period_start, period_end from {schema}.int_quarters").df()
     values = values.merge(quarters, on="period", how="left")
-    first = Quarter.parse(quarters["period"].iloc[0]) if len(quarters) else None
+    first = min(Quarter.parse(period) for period in quarters["period"]) if len(quarters) else None
     reasons = {
         (code, period): unavailable_reason(registry[code], Quarter.parse(period), received, first)
         for code, period in values[["indicator_code", "period"]].drop_duplicates().itertuples(index=False)

@@ -200,7 +200,7 @@ class FileReader:
         self.header = match_header(cells, extract)
         if self.header is None:
             missing = ", ".join(_missing_columns(cells, extract))
-            raise FileRejected(FileRule.MISSING_COLUMN, f"missing required column(s): {missing}")
+            raise FileRejected(FileRule.MISSING_COLUMN, missing)
         names = {pos: column for column, pos in self.header.positions.items()}
         try:
             reader = pd.read_csv(
@@ -233,7 +233,7 @@ class FileReader:
                 best = cells
         if self.header is None:
             missing = ", ".join(_missing_columns(best, extract))
-            raise FileRejected(FileRule.MISSING_COLUMN, f"missing required column(s): {missing} (no header row found)")
+            raise FileRejected(FileRule.MISSING_COLUMN, f"{missing} (no header row found)")
         positions = self.header.positions
         batch: list[list[str | None]] = []
         numbers: list[int] = []

@@ -93,10 +93,14 @@ class IntakeResult:
     validation_files: list[Path] = field(default_factory=list)  # masked GX results, for Data Docs
     _quarantine: pd.DataFrame | None = None
 
+    _validation_results: list[dict] | None = None
+
     @property
     def validation_results(self) -> list[dict]:
         """The GX validation results (masked) behind the rows in use, for the Data Docs."""
-        return [result for path in self.validation_files for result in read_json(path)]
+        if self._validation_results is None:
+            self._validation_results = [result for path in self.validation_files for result in read_json(path)]
+        return self._validation_results
 
     @property
     def quarantine(self) -> pd.DataFrame:
@@ -249,7 +253,7 @@ def intake(
                 raw_dir, con, state=KeptState(scratch), chunk_rows=chunk_rows, schema=schema,
                 progress=progress, run_batches=run_batches, workers=workers,
             )
-            result.quarantine  # read it before the temporary state goes  # noqa: B018
+            result.quarantine, result.validation_results  # read them before the temporary state goes  # noqa: B018
             return result
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

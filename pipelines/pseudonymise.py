@@ -19,12 +19,21 @@ DEFAULT_KEY_FILE = Path.home() / ".config" / "pmf" / "pseudonym.key"
 MIN_KEY_LENGTH = 32
 
 
+class KeyProblem(ValueError):
+    """The key is unusable; the message says why without showing it."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message
+
+
 def load_key() -> bytes:
     """The pseudonymisation key from the environment, else from (or into) the key file."""
     from_env = os.environ.get("PMF_PSEUDONYM_KEY")
     if from_env:
         if len(from_env) < MIN_KEY_LENGTH:
-            raise ValueError(f"PMF_PSEUDONYM_KEY must be at least {MIN_KEY_LENGTH} characters")
+            raise KeyProblem("PMF_PSEUDONYM_KEY", f"{len(from_env)} characters; at least {MIN_KEY_LENGTH} are needed")
         return from_env.encode()
     path = Path(os.environ.get("PMF_PSEUDONYM_KEY_FILE", DEFAULT_KEY_FILE)).expanduser()
     if not path.exists():
@@ -34,7 +43,7 @@ def load_key() -> bytes:
             handle.write(secrets.token_hex(32))
     key = path.read_text().strip()
     if len(key) < MIN_KEY_LENGTH:
-        raise ValueError(f"pseudonymisation key file {path} holds fewer than {MIN_KEY_LENGTH} characters")
+        raise KeyProblem(str(path), f"the key file holds {len(key)} characters; at least {MIN_KEY_LENGTH} are needed")
     return key.encode()
 
 

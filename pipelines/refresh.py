@@ -2,7 +2,7 @@
 each in a task). Read top to bottom, this module *is* the pipeline:
 
 intake (ingest + validate + load raw) → staging/intermediate/indicator SQL → indicator values
-→ work-plan status → marts (comments, Parquet) → board workbook → swap into place.
+→ work-plan status → marts (comments, Parquet) → board workbook → seal → publish (one switch).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pipelines import __version__, benchmark, datadocs, leadforms, models, pseud
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.periods import Quarter
-from pipelines.publish import MARTS_FILE, Build, close_build_connection, copy_published, export_parquet, open_build_connection
+from pipelines.publish import MARTS_FILE, Build, close_build_connection, copy_published, export_parquet, open_build_connection, write_manifest
 from pipelines.intake import IntakeResult, RunBatches, load_raw_tables, run_in_process, validate_all
 from pipelines.keptstate import KeptState
 
@@ -321,6 +321,7 @@ def unchanged_since(state: KeptState, marts_dir: Path, fingerprint: str) -> str 
 
 
 RUN_LOG = "refresh_log.jsonl"
+REJECTED_DIR = "rejected"
 
 
 def run_record(summary: RefreshSummary, outcome: str, message: str = "") -> dict:
@@ -391,6 +392,26 @@ def republish_unchanged(build: Build, marts_dir: Path, current: dict, previous_r
     export_parquet(build.marts_path, build.parquet_dir, ["refresh_log", "build_info"])
 
 
+def seal_release(build: Build, summary: RefreshSummary, record: dict) -> dict:
+    """The last step before publishing: this run's ``refresh_log`` row gets its real finish
+    (after the marts, Parquet, workbook and reports), then ``release.json`` lists every file.
+
+    Returns the record, which is also what the run log gets, so the two agree.
+    """
+    final = {**record, **{key: value for key, value in run_record(summary, record["outcome"]).items()
+                          if key in ("finished_at", "duration_seconds")}}
+    finished_at = datetime.fromisoformat(final["finished_at"]).replace(tzinfo=None)
+    with duckdb.connect(str(build.marts_path)) as con:
+        con.execute(
+            "update refresh_log set finished_at = ?, duration_seconds = ? where run_id = ?",
+            [finished_at, final["duration_seconds"], summary.run_id],
+        )
+        con.execute("checkpoint")
+    export_parquet(build.marts_path, build.parquet_dir, ["refresh_log"])
+    write_manifest(build, summary.period)
+    return final
+
+
 def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
     summary.files_read = len(result.files)
     summary.files_rejected = len(result.rejected)
@@ -403,8 +424,9 @@ def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
 
 
 def reject(result: IntakeResult, marts_dir: Path, period: Quarter | None, progress: Progress) -> None:
-    """Write the validation report beside the published outputs and stop: nothing is published."""
-    path = report.write_validation_report(result, marts_dir / "reports", period)
+    """Write the validation report to ``<marts-dir>/rejected/`` and stop: nothing is published
+    (the published ``reports/`` belong to the published refresh)."""
+    path = report.write_validation_report(result, marts_dir / REJECTED_DIR, period)
     lines = [f"{len(result.rejected)} file(s) rejected; nothing was published. Validation report: {path}"]
     lines += [f"  {r.file_name}: {r.message}" for r in result.rejected]
     raise InputRejected("\n".join(lines), path)

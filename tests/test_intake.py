@@ -247,7 +247,7 @@ def test_missing_required_column_rejects_the_file_naming_it(raw_dir, work_con, f
     writer(raw_dir / PERIOD / f"police_missing_reports.{fmt}", rows)
     report = run(raw_dir, work_con).files[0]
     assert report.status == "rejected"
-    assert report.message.startswith("missing required column: missing required column(s): risk_grading")
+    assert report.message.startswith("missing required column: risk_grading")
     assert (report.rows_staged, work_con.execute("select count(*) from work.main.raw_police_missing_reports").fetchone()[0]) == (0, 0)
 
 

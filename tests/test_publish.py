@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.demo import generate_demo
 from pipelines.periods import Quarter
+from publish_checks import published_run
 
 pytestmark = pytest.mark.e2e
 
@@ -68,6 +70,7 @@ def _indicator_values(marts: Path) -> list[tuple]:
 def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(published, stage_line, tmp_path):
     marts = published["marts"]
     before = _fingerprint(marts)
+    run_before = published_run(marts)
     values_before = _indicator_values(marts)
     # --rebuild: the inputs are unchanged, and this test is about a refresh killed while it builds.
     command = [sys.executable, "-m", "pipelines.cli", "refresh", "--raw-dir", str(published["raw"]),
@@ -88,30 +91,100 @@ def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(publi
     process.wait(timeout=120)
     assert process.returncode == -9, f"the refresh ended before reaching {stage_line!r}: {''.join(seen)[-2000:]}"
     assert _fingerprint(marts) == before
+    assert published_run(marts) == run_before  # database = Parquet = workbook = manifest
     assert _indicator_values(marts) == values_before  # still readable, same content
     assert openpyxl.load_workbook(marts / WORKBOOK)["Summary"]["A1"].value
     assert _refresh(published["raw"], marts, published["config"]) == 0  # and the next refresh succeeds
+    assert published_run(marts) != run_before
     assert not list(marts.glob(".build-*"))
 
 
-def test_a_reader_holding_the_marts_open_does_not_block_a_refresh(published):
+READER = """
+import os, sys, time
+import duckdb
+marts, stop = sys.argv[1], sys.argv[2]
+latest = "select run_id from refresh_log order by finished_at desc limit 1"
+held = duckdb.connect(os.path.join(marts, "pmf.duckdb"), read_only=True)
+held_run = held.execute(latest).fetchone()[0]
+seen, queries = [], 0
+while True:
+    stopping = os.path.exists(stop)  # one more round after the stop: it sees the last publish
+    # the connection held open keeps answering, from the run it opened...
+    assert held.execute(latest).fetchone()[0] == held_run
+    assert held.execute("select count(*) from indicator_values").fetchone()[0] > 0
+    # ...and every new one opens a whole database
+    with duckdb.connect(os.path.join(marts, "pmf.duckdb"), read_only=True) as fresh:
+        run = fresh.execute(latest).fetchone()[0]
+        assert fresh.execute("select count(*) from indicator_values").fetchone()[0] > 0
+    if not seen or seen[-1] != run:
+        seen.append(run)
+        print(run, flush=True)
+    queries += 1
+    if stopping:
+        break
+    time.sleep(0.05)
+print("queries", queries, flush=True)
+"""
+
+
+def test_a_reader_querying_throughout_a_refresh_neither_breaks_nor_blocks_it(published, tmp_path):
     marts = published["marts"]
-    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as reader:
-        runs_before = reader.execute("select count(*) from refresh_log").fetchone()[0]
+    before = published_run(marts)
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(marts), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == before  # the reader is querying
         assert _refresh(published["raw"], marts, published["config"]) == 0
-        # The reader keeps its consistent view of the file it opened...
-        assert reader.execute("select count(*) from refresh_log").fetchone()[0] == runs_before
-        assert reader.execute("select count(*) from indicator_values").fetchone()[0] == 13 * 4 * 2
-    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as fresh:
-        # ...and a new connection sees the new run.
-        assert fresh.execute("select count(*) from refresh_log").fetchone()[0] == runs_before + 1
+        after = published_run(marts)
+    finally:
+        stop.touch()
+        out, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0, err
+    lines = out.split()
+    assert lines[:-2] == [after] and after != before  # it saw the new run once published
+    assert int(lines[-1]) > 1
 
 
-def test_two_refreshes_on_the_same_inputs_give_identical_indicator_values(published):
+def _masked(text: object) -> object:
+    """Run ids and the times of a run are allowed to differ between two runs; nothing else."""
+    if not isinstance(text, str):
+        return text
+    text = re.sub(r"\d{8}T\d{6}Z-[0-9a-f]{6}", "<run id>", text)
+    text = re.sub(r"\d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2} UTC", "<time> UTC", text)
+    return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "<time> UTC", text)
+
+
+def _content(release: Path) -> dict[str, object]:
+    """Every mart table (but refresh_log) from the database and from Parquet, every workbook
+    cell by sheet, every report, as comparable values."""
+    content: dict[str, object] = {}
+    with duckdb.connect(str(release / "pmf.duckdb"), read_only=True) as con:
+        tables = [row[0] for row in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        for table in tables:
+            if table != "refresh_log":
+                content[f"table {table}"] = con.execute(f"select * from {table} order by all").fetchall()
+                parquet = release / "parquet" / f"{table}.parquet"
+                assert con.execute(f"select * from read_parquet('{parquet}') order by all").fetchall() == content[f"table {table}"]
+    for path in sorted((release / "board").glob("*.xlsx")):
+        for sheet in openpyxl.load_workbook(path):
+            content[f"{path.name} {sheet.title}"] = [[_masked(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    for path in sorted((release / "reports").glob("*.md")):
+        content[path.name] = _masked(path.read_text())
+    return content
+
+
+def test_two_refreshes_on_the_same_inputs_publish_the_same_content(published):
     marts = published["marts"]
-    first = _indicator_values(marts)
+    first = (marts / "current").resolve()
     assert _refresh(published["raw"], marts, published["config"]) == 0
-    assert _indicator_values(marts) == first
+    second = (marts / "current").resolve()
+    assert second != first and first.is_dir()  # the previous release is kept (keep_releases = 3)
+    before, after = _content(first), _content(second)
+    assert sorted(before) == sorted(after)
+    assert len([name for name in before if name.startswith("table ")]) >= 10
+    for name in before:
+        assert before[name] == after[name], name
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
         log = con.execute("select outcome, inputs_sha256 from refresh_log order by started_at desc limit 2").fetchall()
     assert log[0] == log[1] and log[0][0] == "published"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -148,11 +150,31 @@ def test_missing_required_column_exits_2_and_leaves_outputs_untouched(demo, tmp_
     assert code == 2
     assert f"{LAST.folder_id}/police_missing_reports.csv" in err and "risk_grading" in err
     assert _fingerprint(demo["marts"]) == before
-    report = (demo["marts"] / "reports" / f"validation-{LAST.folder_id}.md").read_text()
-    assert "police_missing_reports.csv | missing required column" in report
+    # The rejected run's report is kept apart: reports/ belongs to the published refresh.
+    report = (demo["marts"] / "rejected" / f"validation-{LAST.folder_id}.md").read_text()
+    assert "police_missing_reports.csv | missing required column: risk_grading" in report
+    assert "missing required column" not in (demo["marts"] / "reports" / f"validation-{LAST.folder_id}.md").read_text()
 
 
 def test_unknown_period_is_a_clear_error(demo, capsys):
     code = main(["refresh", "--raw-dir", str(demo["raw"]), "--marts-dir", str(demo["marts"]), "--period", "2030-31 Q1", "--config", str(demo["config"])])
     assert code == 2
     assert "no folder 2030-31-Q1" in capsys.readouterr().err
+
+
+def test_the_run_record_covers_the_whole_run_and_matches_the_run_log(demo):
+    marts = demo["marts"]
+    manifest = json.loads((marts / "current" / "release.json").read_text())
+    logged = _query(marts, "select * from refresh_log").set_index("run_id").loc[manifest["run_id"]]
+    # Finished after the workbook, reports and Parquet were written, not before them (the seal
+    # itself then writes the record into pmf.duckdb, refresh_log.parquet and release.json).
+    sealed = {"release.json", "pmf.duckdb", "refresh_log.parquet"}
+    newest_output = max(p.stat().st_mtime for p in (marts / "current").rglob("*") if p.is_file() and p.name not in sealed)
+    assert logged["finished_at"] >= datetime.fromtimestamp(int(newest_output), UTC).replace(tzinfo=None)
+    assert logged["duration_seconds"] == pytest.approx(
+        (logged["finished_at"] - logged["started_at"]).total_seconds(), abs=1.0
+    )
+    records = [json.loads(line) for line in (marts / "logs" / "refresh_log.jsonl").read_text().splitlines()]
+    (record,) = [r for r in records if r["run_id"] == manifest["run_id"]]
+    assert record["outcome"] == "published"
+    assert record["duration_seconds"] == logged["duration_seconds"]

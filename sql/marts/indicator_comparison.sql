@@ -38,9 +38,8 @@ compared as (
         la_values.la_code,
         comparator_areas.la_name,
         la_values.period,
-        -- Dates, whatever type indicator_values carries them in (pandas writes timestamps).
-        cast(la_values.period_start as date) as period_start,
-        cast(la_values.period_end as date) as period_end,
+        la_values.period_start,
+        la_values.period_end,
         la_values.value,
         la_values.ci_lower,
         la_values.ci_upper,

@@ -1,0 +1,56 @@
+"""What a reader of ``<marts-dir>`` sees, checked from the outside: every output there, whole,
+and all of one run (database = Parquet = workbook = release manifest)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import openpyxl
+
+RUN_ID = re.compile(r"refresh (\S+?)\.?$")
+
+
+def database_run(path: Path) -> str:
+    """The run that built a marts database: its latest refresh_log row."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("select run_id from refresh_log order by finished_at desc limit 1").fetchone()[0]
+
+
+def parquet_run(folder: Path) -> str:
+    with duckdb.connect() as con:
+        return con.execute(
+            f"select run_id from read_parquet('{folder / 'refresh_log.parquet'}') order by finished_at desc limit 1"
+        ).fetchone()[0]
+
+
+def workbook_run(path: Path) -> str:
+    """The run named in the Definitions sheet's "Generated" note."""
+    sheet = openpyxl.load_workbook(path, read_only=True)["Definitions"]
+    for row in sheet.iter_rows(values_only=True):
+        if row and row[0] == "Generated":
+            return RUN_ID.search(row[1])[1]
+    raise AssertionError(f"{path}: no Generated note naming the refresh")
+
+
+def published_run(marts: Path) -> str:
+    """The one run every output in ``marts`` comes from (asserting that there is one)."""
+    for name in ("pmf.duckdb", "parquet", "board", "reports"):
+        assert (marts / name).exists(), f"{name} is missing"
+    runs = {"database": database_run(marts / "pmf.duckdb"), "parquet": parquet_run(marts / "parquet")}
+    for workbook in sorted((marts / "board").glob("*.xlsx")):
+        runs[f"workbook {workbook.name}"] = workbook_run(workbook)
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert {p.stem for p in (marts / "parquet").glob("*.parquet")} == tables, "Parquet and database differ"
+    manifest_path = marts / "current" / "release.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        runs["release.json"] = manifest["run_id"]
+        for name, sha256 in manifest["files"].items():
+            assert hashlib.sha256((marts / "current" / name).read_bytes()).hexdigest() == sha256, f"{name} is not whole"
+    assert len(set(runs.values())) == 1, f"outputs of more than one run: {runs}"
+    return runs["database"]

@@ -210,6 +210,7 @@ def run_revisions(
     _write_table(con, "marts.main.indicator_revisions", frame)
     info = pd.DataFrame([{
         "run_id": build.run_id,
+        "built_by_run_id": build.run_id,
         "board_period": period.label,
         "board_la_code": settings.board_la_code,
         "comparator_la_codes": ";".join(settings.comparator_la_codes),

@@ -41,10 +41,15 @@ def published_run(marts: Path) -> str:
     for name in ("pmf.duckdb", "parquet", "board", "reports"):
         assert (marts / name).exists(), f"{name} is missing"
     runs = {"database": database_run(marts / "pmf.duckdb"), "parquet": parquet_run(marts / "parquet")}
-    for workbook in sorted((marts / "board").glob("*.xlsx")):
-        runs[f"workbook {workbook.name}"] = workbook_run(workbook)
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
         tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+        # A rerun that found nothing changed re-publishes the figures (and workbook) of the refresh
+        # that computed them: the workbook names that refresh, and build_info says which it was.
+        built_by, published_by = con.execute("select built_by_run_id, run_id from build_info").fetchone()
+    assert published_by == runs["database"], "build_info and refresh_log name different runs"
+    for workbook in sorted((marts / "board").glob("*.xlsx")):
+        named = workbook_run(workbook)
+        assert named == built_by, f"{workbook.name} names refresh {named}, the figures are refresh {built_by}'s"
     assert {p.stem for p in (marts / "parquet").glob("*.parquet")} == tables, "Parquet and database differ"
     manifest_path = marts / "current" / "release.json"
     if manifest_path.exists():

@@ -32,7 +32,7 @@ def project(tmp_path, monkeypatch):
     def no_intake(*args, **kwargs):
         raise AssertionError("an extract was read")
 
-    monkeypatch.setattr(refresh, "intake", no_intake)
+    monkeypatch.setattr(refresh, "validate_all", no_intake)
     return {"raw": raw, "reference": reference, "config": config, "marts": tmp_path / "marts"}
 
 

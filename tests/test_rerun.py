@@ -13,6 +13,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.demo import generate_demo
 from pipelines.periods import Quarter
+from publish_checks import published_run
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +57,8 @@ def test_an_unchanged_rerun_republishes_the_same_outputs_with_its_own_record(wor
     runs = after["refresh_log"].sort_values("started_at")
     assert list(runs["outcome"]) == ["published", "published"]
     assert after["build_info"]["run_id"].item() == runs["run_id"].iloc[-1]  # the next refresh compares with this run
+    assert after["build_info"]["built_by_run_id"].item() == runs["run_id"].iloc[0]  # the figures are the first run's
+    assert published_run(world["marts"]) == runs["run_id"].iloc[-1]  # whole, one release
     parquet = pd.read_parquet(world["marts"] / "parquet" / "refresh_log.parquet")
     assert sorted(parquet["run_id"]) == sorted(runs["run_id"])
     header = (world["marts"] / "pmf.duckdb").read_bytes()[:4096]

@@ -74,7 +74,8 @@ def methods_notes(data: MartsExtract, settings: Settings) -> list[tuple[str, str
                          "Rates per 10,000 use ONS mid-year population estimates. Input files are listed below."),
         ("Areas", f"Board: {settings.la_name(settings.board_la_code)} ({settings.board_la_code}). "
                   f"Comparators: {comparators}."),
-        ("Generated", f"{data.generated_at:%d %b %Y %H:%M} UTC, for {data.period.label}, from the PMF marts."),
+        ("Generated", f"{data.generated_at:%d %b %Y %H:%M} UTC, for {data.period.label}, from the PMF marts"
+                      + (f" of refresh {data.run_id}." if data.run_id else ".")),
         *([("Not in these marts", " ".join(data.notes()))] if data.notes() else []),
     ]
 

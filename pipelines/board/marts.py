@@ -70,6 +70,7 @@ class MartsExtract:
     missing: list[str] = field(default_factory=list)  # optional tables/columns absent (MISSING_NOTES keys)
     shown: dict[tuple[str, str, str], ShownFigure] = field(default_factory=dict)  # (code, area, period)
     hidden_spc: set[tuple[str, str]] = field(default_factory=set)  # (code, la) whose mean/limits are hidden
+    run_id: str = ""  # the refresh that computed the figures (build_info.built_by_run_id)
 
     @property
     def has_spc(self) -> bool:
@@ -133,6 +134,16 @@ def _generated_at(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) 
     return finished.astimezone(UTC) if finished.tzinfo else finished.replace(tzinfo=UTC)
 
 
+def _run_id(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) -> str:
+    """The refresh that computed the figures: ``build_info.built_by_run_id``, else the latest run."""
+    if "built_by_run_id" in columns.get("build_info", set()):
+        return con.execute("select any_value(built_by_run_id) from build_info").fetchone()[0] or ""
+    if "run_id" in columns.get("refresh_log", set()):
+        row = con.execute("select run_id from refresh_log order by finished_at desc limit 1").fetchone()
+        return row[0] if row else ""
+    return ""
+
+
 def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsExtract:
     board = settings.board_la_code
     comparators = [code for code in settings.comparator_la_codes if code != board]
@@ -168,6 +179,7 @@ def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsEx
                 where = f" where la_code in ({placeholders})"
                 optional[table] = _fetch(con, f"select * from {table}{where}", las)
         generated_at = _generated_at(con, columns)
+        run_id = _run_id(con, columns)
     missing = [table for table in OPTIONAL_TABLES if table not in optional]
     missing += [f"work_plan_status.{column}" for column in V2_STATUS_COLUMNS
                 if column not in columns.get("work_plan_status", set())]
@@ -180,6 +192,7 @@ def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsEx
     data = MartsExtract(
         period=period,
         generated_at=generated_at,
+        run_id=run_id,
         board=board,
         comparators=comparators,
         definitions={row["indicator_code"]: row for row in definitions},

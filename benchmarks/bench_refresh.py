@@ -160,10 +160,8 @@ def bench_demo(work: Path) -> dict:
     """(c): the README main command, rerun, against a bare DuckDB load of the demo files."""
     raw = REPO / "data" / "raw"
     print(f"(c) demo rerun through ./scripts/refresh-demo.sh vs a bare DuckDB load  [{machine()}]")
-    first = not any(raw.glob("20??-??-Q?"))
-    if first or not (REPO / "data" / "marts" / ".pmf").exists():
-        print("    (first, untimed: the README command once, to write the demo and publish)")
-        timed(["bash", "scripts/refresh-demo.sh"], log=work / "demo-first.log")
+    print("    (first, untimed: the README command once, so that what is timed is a rerun)")
+    timed(["bash", "scripts/refresh-demo.sh"], log=work / "demo-first.log")
     bare_seconds, _, what = bare_load(raw, work)
     rerun_seconds, rerun_peak, _ = timed(["bash", "scripts/refresh-demo.sh"], log=work / "demo-rerun.log")
     ratio = rerun_seconds / bare_seconds
@@ -183,6 +181,9 @@ def bench_region(work: Path, n_las: int, workers: int | None) -> dict:
     config = work / "bench.toml"
     config.write_text(f'reference_dir = "{reference}"\n')
     extra = ["--workers", str(workers)] if workers else []
+    # As a region would run it: against a Prefect server that is already up (`pmf server start`;
+    # its state is in <work>/.prefect, shared by every marts folder below <work>).
+    subprocess.run([PMF, "server", "start", "--marts-dir", str(work / "marts-cold")], check=True, stdout=subprocess.DEVNULL)
     periods = sorted(p.name for p in raw.iterdir() if p.is_dir() and p.name[:2] == "20")
     print(f"(a) cold full refresh of the {n_las}-LA world vs a bare DuckDB load  [{machine()}]")
     bare_seconds, bare_peak, what = bare_load(raw, work)

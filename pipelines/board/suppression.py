@@ -86,26 +86,38 @@ class Protection:
         return None if count is None else int(count)
 
 
-def _is_determined(cell: Key, unknown: list[Key], relations: Sequence[Relation]) -> bool:
-    """Whether the shown cells and the relations fix ``cell`` (one of ``unknown``)."""
-    index = {key: position for position, key in enumerate(unknown)}
-    rows = []
-    for relation in relations:
-        row = np.zeros(len(unknown))
-        for key in relation.whole:
-            if key in index:
-                row[index[key]] += 1
-        for key in relation.parts:
-            if key in index:
-                row[index[key]] -= 1
-        if row.any():
-            rows.append(row)
-    if not rows:
-        return False
-    matrix = np.array(rows)
-    target = np.zeros(len(unknown))
-    target[index[cell]] = 1
-    return np.linalg.matrix_rank(np.vstack([matrix, target])) == np.linalg.matrix_rank(matrix)
+class _System:
+    """The relations as a matrix over every cell (rows: relations; +1 whole, -1 parts), built once."""
+
+    def __init__(self, cells: Sequence[Key], relations: Sequence[Relation]) -> None:
+        self.position = {key: index for index, key in enumerate(cells)}
+        self.cells = list(cells)
+        self.matrix = np.zeros((len(relations), len(cells)))
+        for row, relation in enumerate(relations):
+            for key in relation.whole:
+                self.matrix[row, self.position[key]] += 1
+            for key in relation.parts:
+                self.matrix[row, self.position[key]] -= 1
+
+    def determined(self, unknown: Collection[Key]) -> set[Key]:
+        """The ``unknown`` cells that the shown cells and the relations fix.
+
+        Restricted to the unknown cells the relations are a linear system M x = b (b from the
+        shown cells). A cell x_i is fixed exactly when the unit vector e_i lies in M's row space,
+        that is, when every vector of M's null space is 0 at i: one singular value decomposition
+        answers it for every cell at once."""
+        columns = [self.position[key] for key in self.cells if key in unknown]
+        if not columns:
+            return set()
+        matrix = self.matrix[:, columns]
+        matrix = matrix[np.abs(matrix).sum(axis=1) > 0]
+        if not len(matrix):
+            return set()
+        _, singular, vt = np.linalg.svd(matrix)
+        tolerance = singular.max() * max(matrix.shape) * np.finfo(float).eps  # numpy's matrix_rank default
+        null_space = vt[int((singular > tolerance).sum()):]
+        free = np.abs(null_space).max(axis=0) > 1e-9 if len(null_space) else np.zeros(len(columns), dtype=bool)
+        return {self.cells[column] for column, is_free in zip(columns, free, strict=True) if not is_free}
 
 
 def protect(
@@ -132,17 +144,25 @@ def protect(
     result = Protection(counts=counts, below=below)
     result.primary = {key for key, count in counts.items() if is_small(count, below)}
     shown_set = set(shown_cells)
+    system = _System(list(counts), usable)
     while True:
-        unknown = [key for key in counts if key not in shown_set or result.is_hidden(key) or counts[key] is None]
-        sensitive = sorted(result.primary | result.secondary, key=order.__getitem__)
-        leaked = next((key for key in sensitive if _is_determined(key, unknown, usable)), None)
-        if leaked is None:
+        unknown = {key for key in counts if key not in shown_set or result.is_hidden(key) or counts[key] is None}
+        determined = system.determined(unknown)
+        leaked = sorted((key for key in result.primary | result.secondary if key in determined), key=order.__getitem__)
+        if not leaked:
             return result
-        result.secondary.add(_complement_for(leaked, usable, counts, shown_set, result, order))
+        # Protect every cell found leaking in this pass (each complement chosen with those before
+        # it in place), then look again: one decomposition per pass rather than per cell.
+        for number, key in enumerate(leaked):
+            if number:  # an earlier complement of this pass may already protect it
+                unknown = {cell for cell in counts if cell not in shown_set or result.is_hidden(cell) or counts[cell] is None}
+                if key not in system.determined(unknown):
+                    continue
+            result.secondary.add(_complement_for(key, usable, counts, shown_set, result, order, system))
 
 
 def _complement_for(leaked: Key, relations: Sequence[Relation], counts: Mapping[Key, int | None],
-                    shown: set[Key], result: Protection, order: Mapping[Key, int]) -> Key:
+                    shown: set[Key], result: Protection, order: Mapping[Key, int], system: _System) -> Key:
     """The cell to suppress next so that ``leaked`` can no longer be worked out.
 
     The next-smallest non-zero shown cell of a relation through ``leaked`` that protects it on
@@ -153,10 +173,20 @@ def _complement_for(leaked: Key, relations: Sequence[Relation], counts: Mapping[
     def rank(key: Key) -> tuple:
         return (counts[key] == 0, counts[key], order[key])
 
+    unknown = [cell for cell in system.cells if cell not in shown or result.is_hidden(cell) or counts[cell] is None]
+    columns = [system.position[cell] for cell in unknown]
+    known_part = system.matrix[:, columns]
+    inverse = np.linalg.pinv(known_part)
+    at = unknown.index(leaked)
+
     def protects(key: Key) -> bool:
-        unknown = [cell for cell in counts
-                   if cell not in shown or result.is_hidden(cell) or counts[cell] is None or cell == key]
-        return not _is_determined(leaked, unknown, relations)
+        """Hiding ``key`` too leaves ``leaked`` open. With A the relations over the hidden cells and
+        c the column of ``key``, the new null vectors are (x, 1) with A x = -c: they exist when c is
+        in A's column space, and free ``leaked`` when x is not 0 there (null(A) is 0 at ``leaked``,
+        as it is fixed now, so every such x agrees there)."""
+        column = system.matrix[:, system.position[key]]
+        x = -inverse @ column
+        return bool(np.abs(known_part @ x + column).max(initial=0) < 1e-7 and abs(x[at]) > 1e-7)
 
     reached, frontier, seen = {leaked}, [leaked], set()
     first_level: list[Key] = []

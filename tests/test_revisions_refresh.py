@@ -11,9 +11,12 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
+from openpyxl.utils import range_boundaries
 
 from conftest import rows_for, write_csv
+from pipelines.board.layout import REVISED_MARK, table_name
 from pipelines.cli import main
 
 pytestmark = pytest.mark.e2e
@@ -90,6 +93,21 @@ def test_a_resubmitted_file_is_listed_as_revised(tmp_path):
     assert (line["latest_period"], line["spc_variation"], line["tees_comparison"], line["is_red_red"]) == (
         "2018-19 Q2", "too few points", "similar", False,
     )
+
+    # The board workbook marks the revised figure (r) and gives the previous one in a note.
+    book = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q2.xlsx")
+    sheet = book["Priority 1"]
+    suffix = "_" + table_name("1.1.4", "MARAC", "History")
+    (name,) = [name for name in sheet.tables if name.endswith(suffix)]
+    min_col, min_row, max_col, max_row = range_boundaries(sheet.tables[name].ref)
+    rows = list(sheet.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col))
+    headers = [cell.value for cell in rows[0]]
+    by_header = [dict(zip(headers, row, strict=True)) for row in rows[1:]]
+    history = {row["Quarter"].value: row for row in by_header}
+    value = history["2018-19 Q1"]["Value"]
+    assert value.number_format.endswith(f' {REVISED_MARK}"')
+    assert f"previously 25.0% (numerator 5, denominator 20) in refresh {first_run}" in value.comment.text
+    assert history["2018-19 Q2"]["Value"].comment is None and not history["2018-19 Q2"]["Value"].number_format.endswith(f' {REVISED_MARK}"')
 
     # The same inputs again: nothing revised.
     assert refresh() == 0

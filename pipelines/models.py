@@ -10,12 +10,16 @@ model runs after everything it selects from. ``sql/macros.sql`` is run first.
 from __future__ import annotations
 
 import re
+import logging
+import time
 import tomllib
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
+
+log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 LAYERS = ("staging", "intermediate", "indicators", "marts")
@@ -84,7 +88,9 @@ def run_models(
     work_schema: str = "work.main",
 ) -> None:
     for model in models:
+        started = time.perf_counter()
         run_model(con, model, published_schema=published_schema, work_schema=work_schema)
+        log.info("model %s: %.2f s", model.name, time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------- comments

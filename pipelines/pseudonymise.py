@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 DEFAULT_KEY_FILE = Path.home() / ".config" / "pmf" / "pseudonym.key"
 MIN_KEY_LENGTH = 32
@@ -57,7 +58,19 @@ def pseudonym(key: bytes, value: str | None) -> str | None:
 def register(connection, key: bytes) -> None:
     """Make ``pmf_pseudonym(text)`` available to the staging SQL on a DuckDB connection."""
 
+    known: dict[str, str] = {}  # people recur across files and quarters: each is hashed once a refresh
+
     def _vectorised(values: pa.Array) -> pa.Array:
-        return pa.array([pseudonym(key, value) for value in values.to_pylist()], type=pa.string())
+        distinct = pc.unique(values)
+        hashed = []
+        for value in distinct.to_pylist():
+            if value is None:
+                hashed.append(None)
+                continue
+            found = known.get(value)
+            if found is None:
+                found = known[value] = pseudonym(key, value)
+            hashed.append(found)
+        return pc.take(pa.array(hashed, type=pa.string()), pc.index_in(values, value_set=distinct))
 
     connection.create_function("pmf_pseudonym", _vectorised, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)

@@ -45,8 +45,11 @@ def published_run(marts: Path) -> str:
         tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
         # A rerun that found nothing changed re-publishes the figures (and workbook) of the refresh
         # that computed them: the workbook names that refresh, and build_info says which it was.
-        built_by, published_by = con.execute("select built_by_run_id, run_id from build_info").fetchone()
-    assert published_by == runs["database"], "build_info and refresh_log name different runs"
+        if "build_info" in tables:
+            built_by, published_by = con.execute("select built_by_run_id, run_id from build_info").fetchone()
+            assert published_by == runs["database"], "build_info and refresh_log name different runs"
+        else:  # a release made by hand for a test of publishing alone
+            built_by = runs["database"]
     for workbook in sorted((marts / "board").glob("*.xlsx")):
         named = workbook_run(workbook)
         assert named == built_by, f"{workbook.name} names refresh {named}, the figures are refresh {built_by}'s"

@@ -28,7 +28,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -40,6 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from pipelines.ingest import sha256_of
 
 MARTS_FILE = "pmf.duckdb"
 STORAGE_VERSION = "v1.0.0"
@@ -153,7 +154,7 @@ def export_parquet(marts_path: Path, parquet_dir: Path, tables: list[str]) -> No
 def write_manifest(build: Build, period: str) -> Path:
     """``release.json``: which run this release is, and the sha256 of every file in it."""
     files = {
-        str(path.relative_to(build.release_dir)): _sha256(path)
+        str(path.relative_to(build.release_dir)): sha256_of(path)
         for path in sorted(build.release_dir.rglob("*"))
         if path.is_file() and path.name != MANIFEST
     }
@@ -321,11 +322,3 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
     elif path.exists():
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -3,34 +3,24 @@ output depends on that changes makes it build again."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from demo_world import demo_world
 from pipelines.cli import main
-from pipelines.demo import generate_demo
-from pipelines.periods import Quarter
 from publish_checks import published_run
 
 pytestmark = pytest.mark.e2e
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 RUN_SPECIFIC = {"refresh_log", "build_info"}
 
 
 @pytest.fixture
 def world(tmp_path):
-    raw, reference = tmp_path / "raw", tmp_path / "reference"
-    reference.mkdir()
-    for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
-    generate_demo(raw, reference, first=Quarter.parse("2018-19 Q4"), last=Quarter.parse("2018-19 Q4"))
-    config = tmp_path / "pmf.toml"
-    config.write_text(f'reference_dir = "{reference}"\n')
-    return {"raw": raw, "reference": reference, "config": config, "marts": tmp_path / "marts"}
+    return {**demo_world(tmp_path, "2018-19 Q4", "2018-19 Q4"), "marts": tmp_path / "marts"}
 
 
 def _refresh(world, capsys, *options: str) -> str:

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 import pytest
 
+from demo_world import demo_world
 from pipelines.cli import main
-from pipelines.demo import generate_demo
-from pipelines.periods import Quarter
 
 pytestmark = pytest.mark.e2e
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 RUN_SPECIFIC = {"refresh_log", "build_info"}  # run ids and times: the only tables allowed to differ
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("workers")
-    raw, reference = root / "raw", root / "reference"
-    reference.mkdir()
-    for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
-    generate_demo(raw, reference, first=Quarter.parse("2018-19 Q3"), last=Quarter.parse("2018-19 Q4"))
-    config = root / "pmf.toml"
-    config.write_text(f'reference_dir = "{reference}"\n')
-    return root, raw, config
+    made = demo_world(root, "2018-19 Q3", "2018-19 Q4")
+    return root, made["raw"], made["config"]
 
 
 def _refresh(world, name: str, *options: str) -> dict[str, pd.DataFrame]:

@@ -13,11 +13,11 @@ import os
 import secrets
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 
 DEFAULT_KEY_FILE = Path.home() / ".config" / "pmf" / "pseudonym.key"
 MIN_KEY_LENGTH = 32
+PSEUDONYM_HEX_CHARACTERS = 32
+_BLOCK_BYTES = 64  # SHA-256's block size (RFC 2104's B)
 
 
 class KeyProblem(ValueError):
@@ -52,25 +52,24 @@ def pseudonym(key: bytes, value: str | None) -> str | None:
     """A stable 32-hex-character pseudonym (128 bits of HMAC-SHA256); None stays None."""
     if value is None:
         return None
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARACTERS]
 
 
 def register(connection, key: bytes) -> None:
-    """Make ``pmf_pseudonym(text)`` available to the staging SQL on a DuckDB connection."""
+    """Make ``pmf_pseudonym(text)`` available to the staging SQL on a DuckDB connection.
 
-    known: dict[str, str] = {}  # people recur across files and quarters: each is hashed once a refresh
-
-    def _vectorised(values: pa.Array) -> pa.Array:
-        distinct = pc.unique(values)
-        hashed = []
-        for value in distinct.to_pylist():
-            if value is None:
-                hashed.append(None)
-                continue
-            found = known.get(value)
-            if found is None:
-                found = known[value] = pseudonym(key, value)
-            hashed.append(found)
-        return pc.take(pa.array(hashed, type=pa.string()), pc.index_in(values, value_set=distinct))
-
-    connection.create_function("pmf_pseudonym", _vectorised, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
+    The same HMAC-SHA256 as ``pseudonym``, written with DuckDB's own ``sha256`` (RFC 2104:
+    H((K xor opad) || H((K xor ipad) || message)), K padded to the 64-byte block) so that it runs
+    vectorised on DuckDB's threads rather than once a value in Python (~30% of staging time).
+    The two padded keys are session variables of this connection: never in the SQL text, a
+    table or a log.
+    """
+    block = hashlib.sha256(key).digest() if len(key) > _BLOCK_BYTES else key
+    block = block.ljust(_BLOCK_BYTES, b"\0")
+    connection.execute("set variable pmf_hmac_inner = from_hex(?)", [bytes(b ^ 0x36 for b in block).hex()])
+    connection.execute("set variable pmf_hmac_outer = from_hex(?)", [bytes(b ^ 0x5C for b in block).hex()])
+    connection.execute(
+        "create or replace temp macro pmf_pseudonym(value) as left(sha256("
+        "getvariable('pmf_hmac_outer') || from_hex(sha256(getvariable('pmf_hmac_inner') || encode(value)))"
+        f"), {PSEUDONYM_HEX_CHARACTERS})"
+    )

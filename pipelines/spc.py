@@ -242,16 +242,22 @@ def spc_frame(values: pd.DataFrame, pack_period: str) -> pd.DataFrame:
         & (pd.to_datetime(values["period_start"]) <= pack_start)
     )
     rows = []
-    series = values[in_series].sort_values(["indicator_code", "la_code", "period_start"])
-    for (code, la_code), points in series.groupby(["indicator_code", "la_code"], sort=True):
-        polarity = points["polarity"].iloc[0]
-        limits, classified = classify([float(x) for x in points["value"]], polarity)
-        for (period, start), point in zip(points[["period", "period_start"]].itertuples(index=False), classified, strict=True):
+    series = values.loc[in_series, ["indicator_code", "la_code", "period", "period_start", "value", "polarity"]]
+    series = series.sort_values(["indicator_code", "la_code", "period_start"])
+    # Plain lists, one pass: per-group pandas access cost ~10x the SPC arithmetic itself.
+    codes, las, periods, starts, numbers, polarities = (series[column].tolist() for column in series.columns)
+    first = 0
+    while first < len(codes):
+        last = first
+        while last + 1 < len(codes) and codes[last + 1] == codes[first] and las[last + 1] == las[first]:
+            last += 1
+        limits, classified = classify([float(x) for x in numbers[first : last + 1]], polarities[first])
+        for offset, point in enumerate(classified):
             rows.append({
-                "indicator_code": code,
-                "la_code": la_code,
-                "period": period,
-                "period_start": start,
+                "indicator_code": codes[first],
+                "la_code": las[first],
+                "period": periods[first + offset],
+                "period_start": starts[first + offset],
                 "pack_period": pack_period,
                 "value": point.value,
                 "points": len(classified),
@@ -264,6 +270,7 @@ def spc_frame(values: pd.DataFrame, pack_period: str) -> pd.DataFrame:
                 "side": point.side,
                 "variation": point.variation,
             })
+        first = last + 1
     frame = pd.DataFrame(rows, columns=SPC_COLUMNS)
     for column in ("value", "mean", "lower_limit", "upper_limit", "near_lower_limit", "near_upper_limit"):
         frame[column] = frame[column].astype("Float64")

@@ -60,7 +60,7 @@ def world(raw_dir: Path) -> Path:
 
 
 def published(raw_dir: Path, state: KeptState) -> tuple[dict[str, pd.DataFrame], object]:
-    """What a refresh publishes from intake on: data_quality, quarantine, and every raw, staging,
+    """What a refresh publishes from intake on: data_quality, quarantine, and every raw (views), staging,
     intermediate and indicator table, each sorted so that row order does not matter."""
     result = validate_all(raw_dir, state=state, progress=lambda message: None)
     con = duckdb.connect()
@@ -77,7 +77,8 @@ def published(raw_dir: Path, state: KeptState) -> tuple[dict[str, pd.DataFrame],
     models.run_macros(con)
     models.run_models(con, models.discover_models(layers=SQL_LAYERS), published_schema="main", work_schema="main")
     tables = {"data_quality": result.data_quality_frame(), "quarantine": result.quarantine}
-    for (name,) in con.execute("select table_name from duckdb_tables() where table_name not in ('folders')").fetchall():
+    relations = "select table_name from duckdb_tables() union all select view_name from duckdb_views() where not internal"
+    for (name,) in con.execute(f"select * from ({relations}) where table_name not in ('folders')").fetchall():
         tables[name] = con.execute(f"select * from {name}").df()
     con.close()
     return {name: _sorted(frame) for name, frame in tables.items()}, result

@@ -69,10 +69,11 @@ print(f"{files} {rows}")
 
 
 class TreeRss:
-    """Peak of the summed resident memory of a process and all its descendants (sampled)."""
+    """Peak of the summed resident memory of a process and all its descendants (sampled), plus
+    that of other process trees it uses (the warm Dask workers: ``also``)."""
 
-    def __init__(self, pid: int, every: float = 0.1) -> None:
-        self.pid, self.every, self.peak = pid, every, 0
+    def __init__(self, pid: int, every: float = 0.1, also: tuple[int, ...] = ()) -> None:
+        self.pid, self.every, self.peak, self.also = pid, every, 0, also
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -86,7 +87,7 @@ class TreeRss:
                         parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
                 except OSError:
                     continue
-        tree, frontier = [self.pid], [self.pid]
+        tree, frontier = [self.pid, *self.also], [self.pid, *self.also]
         while frontier:
             frontier = [child for child, parent in parents.items() if parent in frontier]
             tree += frontier
@@ -110,11 +111,13 @@ class TreeRss:
         return self.peak
 
 
-def timed(command: list[str], *, env: dict | None = None, cwd: Path = REPO, log: Path | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak tree RSS and stdout of one command (which must succeed)."""
+def timed(
+    command: list[str], *, env: dict | None = None, cwd: Path = REPO, log: Path | None = None, also: tuple[int, ...] = ()
+) -> tuple[float, int, str]:
+    """Wall seconds, peak tree RSS (with the ``also`` process trees) and stdout of one command (which must succeed)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rss = TreeRss(process.pid)
+    rss = TreeRss(process.pid, also=also)
     output, _ = process.communicate()
     seconds = time.perf_counter() - started
     peak = rss.stop()
@@ -134,11 +137,19 @@ def bare_load(raw_dir: Path, work: Path) -> tuple[float, int, str]:
     return seconds, peak, f"{int(files):,} files, {int(rows):,} rows"
 
 
+def warm_worker_pids(work: Path) -> tuple[int, ...]:
+    """The warm Dask workers' processes (scheduler, nanny; the workers are the nanny's children)."""
+    try:
+        return tuple(json.loads((work / ".prefect" / "pmf-dask.json").read_text())["pids"])
+    except (OSError, ValueError, KeyError):
+        return ()
+
+
 def refresh(raw_dir: Path, marts_dir: Path, config: Path | None, extra: list[str], log: Path) -> tuple[float, int]:
     command = [PMF, "refresh", "--raw-dir", str(raw_dir), "--marts-dir", str(marts_dir), *extra]
     if config:
         command += ["--config", str(config)]
-    seconds, peak, _ = timed(command, env=os.environ.copy(), log=log)
+    seconds, peak, _ = timed(command, env=os.environ.copy(), log=log, also=warm_worker_pids(marts_dir.parent))
     return seconds, peak
 
 
@@ -181,9 +192,12 @@ def bench_region(work: Path, n_las: int, workers: int | None) -> dict:
     config = work / "bench.toml"
     config.write_text(f'reference_dir = "{reference}"\n')
     extra = ["--workers", str(workers)] if workers else []
-    # As a region would run it: against a Prefect server that is already up (`pmf server start`;
-    # its state is in <work>/.prefect, shared by every marts folder below <work>).
+    # As a region would run it: against a Prefect server and warm Dask workers that are already up
+    # (`pmf server start`; their state is in <work>/.prefect, shared by every marts folder below
+    # <work>). With --workers N the refreshes use N new local processes each instead.
     subprocess.run([PMF, "server", "start", "--marts-dir", str(work / "marts-cold")], check=True, stdout=subprocess.DEVNULL)
+    where = f"{workers} local processes (--workers {workers})" if workers else "the warm Dask workers of `pmf server start`"
+    print(f"    (intake on {where}; memory includes the workers)")
     periods = sorted(p.name for p in raw.iterdir() if p.is_dir() and p.name[:2] == "20")
     print(f"(a) cold full refresh of the {n_las}-LA world vs a bare DuckDB load  [{machine()}]")
     bare_seconds, bare_peak, what = bare_load(raw, work)
@@ -216,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", choices=["demo", "region", "all"])
     parser.add_argument("--las", type=int, default=30, help="LAs in the region world (default 30)")
-    parser.add_argument("--workers", type=int, help="pmf refresh --workers (default: its own default, the cores)")
+    parser.add_argument(
+        "--workers", type=int,
+        help="pmf refresh --workers N: N new local processes a refresh (default: pmf refresh's default, the warm "
+        "Dask workers that `pmf server start` starts)",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/pmf-bench"), help="scratch folder (the world is kept there)")
     parser.add_argument("--json", type=Path, help="also write the numbers as JSON")
     args = parser.parse_args(argv)

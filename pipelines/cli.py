@@ -47,8 +47,9 @@ def add_refresh_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board-la", metavar="LA_CODE", help="ONS code of the board's LA (default from pmf.toml: E06000001 Hartlepool)")
     parser.add_argument("--config", type=Path, help="settings file (default: pmf.toml in the project, if present)")
     parser.add_argument(
-        "--workers", type=_positive, default=_cores(), metavar="N",
-        help=f"local processes that read and validate files in parallel (default: the machine's cores, {_cores()})",
+        "--workers", type=_positive, default=None, metavar="N",
+        help="local processes that read and validate files in parallel (default: the warm Dask workers that "
+        f"`pmf server start` started, when they are running; else as many processes as cores, {_cores()})",
     )
     parser.add_argument(
         "--rebuild", action="store_true",
@@ -94,11 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
         "server",
         help="start, stop or check a local Prefect server in the background (refreshes then skip Prefect's ~15 s start-up)",
         description="Runs Prefect's own `prefect server start --background` on 127.0.0.1 (UI included), with its "
-        "state beside the marts (<marts-dir>/../.prefect). `pmf refresh` uses it while it answers, unless "
-        "PREFECT_API_URL names another server.",
+        "state beside the marts (<marts-dir>/../.prefect), and warm Dask workers (distributed's `dask scheduler` and "
+        "`dask worker`, also on 127.0.0.1) that keep their imports between refreshes. `pmf refresh` uses the server "
+        "while it answers, unless PREFECT_API_URL names another one, and the workers unless --workers or "
+        "--dask-address says otherwise.",
     )
     server.add_argument("action", choices=["start", "stop", "status"])
     server.add_argument("--marts-dir", type=Path, default=Path("data/marts"), help="the marts folder whose refreshes use it (default: data/marts)")
+    server.add_argument(
+        "--workers", type=int, default=_cores(), metavar="N",
+        help="start: also start N warm Dask worker processes that refreshes validate on, keeping their imports "
+        f"between runs (default: the cores, {_cores()}; 0: none)",
+    )
 
     suites = commands.add_parser("suites", help="regenerate the GX suites in expectations/ from the extract contract")
     suites.add_argument("--check", action="store_true", help="only check that the committed suites are current")
@@ -120,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from pipelines.workers import cores
+
+    return cores()
 
 
 def _positive(text: str) -> int:
@@ -189,11 +199,12 @@ def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
         from pipelines.prefect_api import choose_api
 
         progress(f"pmf refresh: {args.raw_dir} -> {marts_dir} (reporting to {choose_api()})")
-        from pipelines.flows import quarterly_refresh, task_runner
+        from pipelines.flows import choose_task_runner, quarterly_refresh
 
-        flow = refresh_flow or quarterly_refresh.with_options(task_runner=task_runner(args.workers, args.dask_address))
+        runner, workers = choose_task_runner(args.workers, args.dask_address)
+        flow = refresh_flow or quarterly_refresh.with_options(task_runner=runner)
         summary = flow(
-            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=args.workers,
+            raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=workers,
             rebuild=args.rebuild,
         )
     except preflight.PreflightFailed as failure:
@@ -307,15 +318,29 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _server(args: argparse.Namespace) -> int:
     prefect_environment(args.marts_dir.resolve().parent / ".prefect")
-    from pipelines import prefect_api
+    from pipelines import prefect_api, workers
 
     if args.action == "status":
         url = prefect_api.background_server_url()
         print(f"Prefect server running at {url.removesuffix('/api')}" if url else "no pmf Prefect server running")
+        address = workers.running_address()
+        print(f"{workers.worker_count()} warm Dask workers at {address}" if address else "no pmf Dask workers running")
         return EXIT_OK if url else EXIT_FAILED
     if args.action == "stop":
+        print(f"pmf server stop: {workers.stop_workers()}")
         print(f"pmf server stop: {prefect_api.stop_background_server()}")
         return EXIT_OK
+    try:
+        url = prefect_api.start_background_server()
+        address = workers.start_workers(args.workers, url) if args.workers else None
+    except (prefect_api.ServerError, workers.WorkersError) as error:
+        print(f"pmf server start: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Prefect server running in the background at {url.removesuffix('/api')} (its UI shows the refreshes).")
+    if address:
+        print(f"{args.workers} warm Dask workers at {address}: refreshes validate on them (imports kept between runs).")
+    print("Stop them with: pmf server stop  (from the project: .venv/bin/pmf server stop)")
+    return EXIT_OK
     try:
         url = prefect_api.start_background_server()
     except prefect_api.ServerError as error:

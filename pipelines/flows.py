@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from pipelines import intake, preflight, refresh
 from pipelines.config import Settings
@@ -67,6 +68,22 @@ def task_runner(workers: int, dask_address: str | None = None) -> TaskRunner:
     return ThreadPoolTaskRunner(max_workers=1)
 
 
+def choose_task_runner(workers: int | None, dask_address: str | None) -> tuple[TaskRunner, int]:
+    """The task runner a refresh's options ask for, and how many workers it has: ``--dask-address``;
+    else ``--workers N`` local processes; else (neither given) the warm workers that
+    ``pmf server start`` started, when they answer; else as many local processes as cores."""
+    from pipelines import workers as warm
+
+    if dask_address:
+        return task_runner(1, dask_address), warm.cores()
+    if workers is None:
+        address = warm.running_address()
+        if address:
+            return task_runner(1, address), warm.worker_count() or warm.cores()
+        workers = warm.cores()
+    return task_runner(workers), workers
+
+
 def describe(runner: TaskRunner) -> str:
     if isinstance(runner, ProcessPoolTaskRunner):
         return f"{runner._max_workers} local processes"
@@ -79,6 +96,12 @@ def on_task_runner(batches: list[intake.Batch]) -> Iterator[list[intake.Validate
     """``intake``'s ``run_batches``: one Prefect task per batch, results as they finish."""
     context = FlowRunContext.get()
     where = describe(context.task_runner) if context else "this process"
+    if context and type(context.task_runner).__name__ == "DaskTaskRunner":
+        from pipelines import workers as warm
+
+        # Dask workers outlive a checkout: they must run the intake code on disk (pmf's own are restarted).
+        address = context.task_runner.address
+        warm.ensure_current(address, may_restart=address == warm.running_address())
     refresh.progress(f"  {sum(len(b.submissions) for b in batches)} submission(s) to read and validate, in {len(batches)} task(s) on {where}")
     futures = [validate_task.with_options(task_run_name=f"validate {batch.label}").submit(batch) for batch in batches]
     for future in as_completed(futures):
@@ -140,16 +163,19 @@ def quarterly_refresh(
 
 def _build_outputs(con, build, result, chosen, marts_dir: Path, settings: Settings, summary: RefreshSummary, progress) -> dict:
     """staging SQL → indicators → work-plan status → marts → workbook → report, into the build."""
+    # quote(): Prefect would otherwise walk every field of the intake result (2,000 file reports)
+    # and of the values frame for futures, once a task: ~3 s a refresh on the 30-LA world. (Only
+    # for tasks run here: a task submitted to Dask receives the quote itself, unopened.)
     data_docs = data_docs_task.submit(result.validation_files, build.reports_dir / "data-docs", build.run_id)  # beside the SQL
-    write_intake_task(con, result)
+    write_intake_task(con, quote(result))
     reference_task(con, settings)
     models_task(con, progress)
-    values = indicators_task(con, result, progress)
+    values = indicators_task(con, quote(result), progress)
     summary.indicator_rows = len(values)
     summary.indicator_values_available = int(values["value"].notna().sum())
-    spc_task(con, values, chosen, progress)
-    benchmark_task(con, values, settings, progress)
-    revisions_task(con, values, build, chosen, settings, progress)
+    spc_task(con, quote(values), chosen, progress)
+    benchmark_task(con, quote(values), settings, progress)
+    revisions_task(con, quote(values), build, chosen, settings, progress)
     status_task(con, settings, progress)
     record = refresh.run_record(summary, "published")
     refresh.write_refresh_log(con, marts_dir, record)
@@ -157,7 +183,7 @@ def _build_outputs(con, build, result, chosen, marts_dir: Path, settings: Settin
     out = build.board_dir / f"HSCB-PMF-{chosen.folder_id}.xlsx"
     progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
     workbook_task(build.marts_path, out, period=chosen, settings=settings)
-    report_task(result, build, chosen, data_docs.result())
+    report_task(quote(result), build, chosen, data_docs.result())
     return record
 
 

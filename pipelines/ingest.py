@@ -175,6 +175,7 @@ class FileReader:
     source: SourceFile
     chunk_rows: int = 200_000
     header: Header | None = None
+    normalise: bool = True  # False: the caller applies ``normalise_values`` (to many files' rows at once)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         suffix = self.source.path.suffix.lower()
@@ -184,7 +185,7 @@ class FileReader:
             frame = frame[frame.notna().any(axis=1)]  # blank lines are not data rows
             if len(frame):
                 any_rows = True
-                yield normalise_values(frame, self.source.extract)
+                yield normalise_values(frame, self.source.extract) if self.normalise else frame
         if not any_rows:
             raise FileRejected(FileRule.NO_DATA_ROWS, "the file has a header but no data rows")
 

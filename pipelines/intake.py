@@ -34,17 +34,20 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from pipelines.contract import Extract, load_contract
-from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, discover, sha256_of
+from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, discover, normalise_values, sha256_of
 from pipelines.keptstate import KeptState, code_fingerprint, digest_of, frame_digest, read_json, write_json, write_parquet
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
 from pipelines.validate import ChunkOutcome, SubmissionState, suite_path, take_validation_results, validate_chunks
 
 log = logging.getLogger(__name__)
+
+IMPORTED_CODE = code_fingerprint()  # the intake code this process runs (a warm worker may outlive a checkout)
 
 QUARANTINE_COLUMNS = ["period", "extract", "file_name", "row_number", "column_name", "value", "rule", "message"]
 _QUARANTINE_SCHEMA = pa.schema(
@@ -329,7 +332,7 @@ def _reuse(submissions: list[Submission], state: KeptState, parent_index: Parent
             if parent_index is not None and manifest["index_digest"] != parent_index.digest:
                 # The index changed: reusable still if every look-up this entry made finds the same.
                 keys = pd.read_parquet(entry / "parent_keys.parquet")["key"]
-                if lookup_digest(keys, parent_index.frame) != manifest["lookup_digest"]:
+                if lookup_digest(keys, parent_index.lookup) != manifest["lookup_digest"]:
                     continue
             reused[submission] = Validated(submission.label, entry, tuple(FileReport(**r) for r in manifest["files"]))
             break
@@ -429,12 +432,19 @@ class ParentIndex:
     path: Path
     digest: str
     _frame: pd.DataFrame | None = None
+    _lookup: ParentLookup | None = None
 
     @property
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
             self._frame = pd.read_parquet(self.path).astype({"key": object})
         return self._frame
+
+    @property
+    def lookup(self) -> ParentLookup:
+        if self._lookup is None:
+            self._lookup = ParentLookup.of(self.frame)
+        return self._lookup
 
     @property
     def kept_files(self) -> list[Path]:
@@ -479,13 +489,34 @@ def _parent_index(
     return ParentIndex(path, digest, frame)
 
 
-def lookup_digest(keys: pd.Series, parent_index: pd.DataFrame) -> str:
+@dataclass(frozen=True)
+class ParentLookup:
+    """The parent index ready for look-ups: its keys as a pandas Index (hashed once, not once an
+    entry) and their event days."""
+
+    keys: pd.Index
+    event_days: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> ParentLookup:
+        return cls(pd.Index(frame["key"].astype(object)), frame["event_day"].astype("datetime64[us]").to_numpy())
+
+
+def lookup_digest(keys: pd.Series, parent_index: ParentLookup) -> str:
     """What looking up ``keys`` in the parent index finds (known? which date?), as a digest."""
-    wanted = pd.DataFrame({"key": sorted(pd.unique(keys.dropna()))}, dtype=object)
-    found = wanted.merge(parent_index.astype({"key": object}), on="key", how="left", indicator=True)
-    found["is_known"] = found.pop("_merge") == "both"
-    found["event_day"] = found["event_day"].astype("datetime64[us]")
-    return frame_digest(found[["key", "is_known", "event_day"]].astype({"key": object}))
+    wanted = pd.Series(sorted(pd.unique(keys.dropna())), dtype=object)
+    positions = parent_index.keys.get_indexer(wanted)
+    is_known = positions >= 0
+    event_day = np.full(len(wanted), np.datetime64("NaT"), dtype="datetime64[us]")
+    event_day[is_known] = parent_index.event_days[positions[is_known]]
+    found = pd.DataFrame({"key": wanted, "is_known": is_known, "event_day": event_day})
+    return frame_digest(found)
+
+
+@cache
+def _parent_lookup(index_path: Path) -> ParentLookup:
+    """A worker's look-up of a parent index (content-addressed: a path never changes content)."""
+    return ParentLookup.of(pd.read_parquet(index_path))
 
 
 def _parent_dates(index_path: Path) -> dict[str, pd.Timestamp | None]:
@@ -504,6 +535,11 @@ def validate_batch(batch: Batch) -> list[Validated]:
     process (on a Dask cluster: a shared filesystem), and returns only the entries' paths and
     file reports.
     """
+    if code_fingerprint() != IMPORTED_CODE:  # entries are named by the code on disk: never by older code
+        raise RuntimeError(
+            f"this worker (pid {os.getpid()}) runs pmf intake code older than the code on disk: restart it "
+            "(pmf server stop, then pmf server start, for pmf's own workers)"
+        )
     extract = batch.submissions[0].extract
     state = SubmissionState()
     if batch.parent_index is not None:
@@ -515,7 +551,7 @@ def validate_batch(batch: Batch) -> list[Validated]:
         files = []
         for source, sha in zip(submission.files, submission.sha256, strict=True):
             intake_file = _FileIntake(source, FileReport(source.period.label, extract.name, source.file_name, sha))
-            reader = FileReader(source, chunk_rows=batch.chunk_rows)
+            reader = FileReader(source, chunk_rows=batch.chunk_rows, normalise=False)  # normalised per batch
             try:
                 for chunk in reader.chunks():
                     chunks.add(intake_file, chunk)
@@ -555,10 +591,9 @@ def _write_entry(
     extract = submission.extract
     reports = [intake_file.finish() for intake_file in files]
     scratch = kept.scratch()
-    staged = [part for f in files if not f.report.is_rejected for part in f.staged_parts]
+    staged = [(f.source, part) for f in files if not f.report.is_rejected for part in f.staged_parts]
     if staged:
-        frame = pd.concat(staged, ignore_index=True)
-        write_parquet(frame, scratch / "staged.parquet", _staged_schema(extract))
+        write_parquet(_with_source_columns(staged), scratch / "staged.parquet", _staged_schema(extract))
     quarantine = [f.quarantine_frame() for f in files if f.quarantine_parts]
     if quarantine:
         write_parquet(pd.concat(quarantine, ignore_index=True), scratch / "quarantine.parquet", _QUARANTINE_SCHEMA)
@@ -578,7 +613,7 @@ def _write_entry(
         keys = pd.concat([pd.Series(k, dtype=object) for f in files for k in f.parent_keys] or [pd.Series([], dtype=object)])
         keys = pd.Series(sorted(pd.unique(keys.dropna())), dtype=object)
         write_parquet(pd.DataFrame({"key": keys}), scratch / "parent_keys.parquet", pa.schema([("key", pa.large_string())]))
-        manifest["lookup_digest"] = lookup_digest(keys, pd.read_parquet(parent_index).astype({"key": object}))
+        manifest["lookup_digest"] = lookup_digest(keys, _parent_lookup(parent_index))
         name = f"{name}-{manifest['lookup_digest'][:16]}"
     write_json(scratch / "entry.json", manifest)
     entry = kept.commit(scratch, kept.entry_dir(extract.name, submission.period.folder_id, name))
@@ -671,16 +706,23 @@ class _Chunks:
         self.rows = sum(len(c) for _, c in self.items)
 
     def flush(self) -> None:
+        """Normalise and validate the waiting chunks as one frame (pandas and GX cost per call
+        more than per row: most files are a few hundred rows), then hand each file its part."""
         if not self.items:
             return
         extract = self.items[0][0].source.extract
-        outcomes = validate_chunks([(chunk, f.source.period) for f, chunk in self.items], extract, self.state)
-        for (intake_file, chunk), outcome in zip(self.items, outcomes, strict=True):
+        raw = [chunk for _, chunk in self.items]
+        combined = pd.concat(raw, ignore_index=True) if len(raw) > 1 else raw[0].reset_index(drop=True)
+        normalised = normalise_values(combined, extract)
+        offsets = np.cumsum([0, *(len(chunk) for chunk in raw)])
+        chunks = [normalised.iloc[start:end].set_axis(chunk.index, axis=0) for chunk, start, end in zip(raw, offsets[:-1], offsets[1:], strict=True)]
+        outcomes = validate_chunks([(chunk, f.source.period) for (f, _), chunk in zip(self.items, chunks, strict=True)], extract, self.state)
+        for (intake_file, _), chunk, outcome in zip(self.items, chunks, outcomes, strict=True):
             intake_file.record(chunk, outcome)
-            staged = chunk.loc[outcome.staged_rows].copy()
+            staged = chunk if len(outcome.staged_rows) == len(chunk) and not outcome.invalid_values else chunk.loc[outcome.staged_rows].copy()
             for column, rows in outcome.invalid_values.items():
                 staged.loc[staged.index.intersection(rows), column] = None  # contract: treated as missing
-            intake_file.staged_parts.append(_with_source_columns(staged, intake_file.source))
+            intake_file.staged_parts.append(staged)
             if self.has_children:
                 intake_file.parent_rows.append(_parent_rows(chunk, intake_file.source, outcome))
             if extract.parent:
@@ -704,10 +746,12 @@ def _parent_rows(chunk: pd.DataFrame, source: SourceFile, outcome: ChunkOutcome)
     )
 
 
-def _with_source_columns(staged: pd.DataFrame, source: SourceFile) -> pd.DataFrame:
-    """Staged rows with the metadata columns of their raw table (period, file, row number)."""
-    frame = staged.reset_index()
-    frame.insert(0, "_file_name", source.file_name)
+def _with_source_columns(parts: list[tuple[SourceFile, pd.DataFrame]]) -> pd.DataFrame:
+    """Staged rows (of one submission's files) with the metadata columns of their raw table:
+    period, file and row number."""
+    frame = pd.concat([part for _, part in parts]).reset_index()
+    source = parts[0][0]
+    frame.insert(0, "_file_name", np.repeat(np.array([s.file_name for s, _ in parts], dtype=object), [len(p) for _, p in parts]))
     frame.insert(0, "_period_start", source.period.start_date)
     frame.insert(0, "_period", source.period.folder_id)
     return frame.rename(columns={"row_number": "_row_number"})

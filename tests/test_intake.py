@@ -300,3 +300,20 @@ def test_every_raw_row_is_staged_or_quarantined(raw_dir, work_con):
 
 def test_committed_suites_match_the_contract():
     assert stale_suites() == []
+
+
+def test_a_worker_running_older_intake_code_validates_nothing(raw_dir, monkeypatch, tmp_path):
+    """Kept-state entries are named by the intake code on disk: a (warm) worker process that
+    imported other code must not write one, whatever the cluster."""
+    from pipelines import intake as intake_module
+    from pipelines.ingest import discover
+    from pipelines.keptstate import KeptState
+
+    write_csv(raw_dir / PERIOD / "la_cp_plans.csv", rows_for("la_cp_plans", 3))
+    state = KeptState(tmp_path / "kept")
+    submissions = intake_module.plan(discover(raw_dir), state)
+    batch = intake_module.Batch(tuple(submissions), state.root, 1000)
+    monkeypatch.setattr(intake_module, "IMPORTED_CODE", "older code")
+    with pytest.raises(RuntimeError, match="older than the code on disk"):
+        intake_module.validate_batch(batch)
+    assert not list((tmp_path / "kept").rglob("entry.json"))

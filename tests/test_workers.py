@@ -56,3 +56,60 @@ def test_one_process_two_processes_and_a_dask_cluster_publish_the_same(world):
         ran_on = {task["worker"] for task in stream.data}
     assert ran_on, "the read-and-validate tasks ran on the cluster's workers"
     _assert_same(one, dask, "--workers 1 vs Dask")
+
+
+def test_warm_workers_take_a_refresh_until_stopped(world, tmp_path, monkeypatch):
+    """`pmf server start`'s workers: a refresh given neither --workers nor --dask-address
+    validates on them, publishes what one process publishes, and `pmf server stop` ends them."""
+    import os
+
+    from distributed import Client, get_task_stream
+
+    from pipelines import workers
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    (tmp_path / "prefect-home").mkdir()
+    address = workers.start_workers(1, os.environ.get("PREFECT_API_URL"))
+    pids = workers.process_ids()
+    try:
+        assert workers.running_address() == address
+        with Client(address) as client, get_task_stream(client) as stream:
+            warm = _refresh(world, "marts-warm")
+        assert {task["worker"] for task in stream.data}, "the read-and-validate tasks ran on the warm workers"
+        _assert_same(_refresh(world, "marts-one", "--workers", "1"), warm, "--workers 1 vs warm workers")
+    finally:
+        print(workers.stop_workers())
+    assert workers.running_address() is None
+    for pid in pids:
+        for _ in range(100):
+            try:
+                os.waitpid(pid, os.WNOHANG)  # reap it, if it is our child and has ended
+                os.kill(pid, 0)
+            except (ChildProcessError, ProcessLookupError):
+                break
+            import time
+
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"process {pid} of the warm workers is still running")
+
+
+def test_dask_workers_running_older_intake_code_are_restarted_or_refused():
+    """A warm worker outlives a checkout: one whose imported intake code is not the code on disk
+    is restarted when it is pmf's own, and refused when it is anyone else's cluster."""
+    from distributed import Client, LocalCluster
+
+    from pipelines.keptstate import code_fingerprint
+    from pipelines.workers import WorkersError, ensure_current
+
+    def imported(client):
+        return set(client.run(lambda: __import__("pipelines.intake").intake.IMPORTED_CODE).values())
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            client.run(lambda: setattr(__import__("pipelines.intake").intake, "IMPORTED_CODE", "older code"))
+            assert imported(client) == {"older code"}
+            with pytest.raises(WorkersError, match="different version of pmf's intake code"):
+                ensure_current(cluster.scheduler_address, may_restart=False)
+            ensure_current(cluster.scheduler_address, may_restart=True)
+            assert imported(client) == {code_fingerprint()}

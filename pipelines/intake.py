@@ -30,7 +30,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -162,8 +162,7 @@ class Submission:
         )[:32]
 
 
-@cache
-def _suite_digest(extract_name: str) -> str:
+def _suite_digest(extract_name: str) -> str:  # not cached: a warm worker outlives an edited suite
     return hashlib.sha256(suite_path(extract_name).read_bytes()).hexdigest()
 
 
@@ -513,7 +512,7 @@ def lookup_digest(keys: pd.Series, parent_index: ParentLookup) -> str:
     return frame_digest(found)
 
 
-@cache
+@lru_cache(maxsize=2)  # a warm worker lives through many refreshes: keep only the latest indexes
 def _parent_lookup(index_path: Path) -> ParentLookup:
     """A worker's look-up of a parent index (content-addressed: a path never changes content)."""
     return ParentLookup.of(pd.read_parquet(index_path))

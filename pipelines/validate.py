@@ -230,14 +230,15 @@ class _Validator:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = self.context.data_sources.add_pandas("pmf").add_dataframe_asset("extract_rows")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("chunk")
-        self.suites: dict[str, object] = {}
+        self.suites: dict[tuple[str, str, str], object] = {}
         self.results: list[dict] = []  # every run's full result as JSON, for Data Docs (take_validation_results)
 
     def suite(self, extract_name: str, suites_dir: Path) -> object:
-        key = f"{suites_dir}:{extract_name}"
+        """The suite as the file says now (keyed by its bytes: a warm worker outlives an edit)."""
+        text = suite_path(extract_name, suites_dir).read_text(encoding="utf-8")
+        key = (str(suites_dir), extract_name, text)
         if key not in self.suites:
-            body = json.loads(suite_path(extract_name, suites_dir).read_text(encoding="utf-8"))
-            self.suites[key] = self._gx.ExpectationSuite(**body)
+            self.suites[key] = self._gx.ExpectationSuite(**json.loads(text))
         return self.suites[key]
 
     def run(self, frame: pd.DataFrame, extract_name: str, suites_dir: Path) -> list:

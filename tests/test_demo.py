@@ -25,7 +25,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from pipelines.contract import Extract, load_contract
-from pipelines.demo import DemoSummary, generate_demo, is_valid_nhs_number, nhs_check_digit, write_extract_rows
+from pipelines.demo.bench_files import write_extract_rows
+from pipelines.demo.generate import DemoSummary, generate_demo
+from pipelines.demo.world import is_valid_nhs_number, nhs_check_digit
 from pipelines.periods import Quarter, is_period_folder
 from pipelines.rules import RowRule
 
@@ -264,7 +266,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     """Two runs, the second in a fresh interpreter with another hash seed, write the same bytes."""
     quarter = Quarter.parse("2019-20 Q1")
     generate_demo(tmp_path / "a" / "raw", tmp_path / "a" / "ref", n_las=7, first=quarter, last=quarter)
-    script = ("import sys; from pathlib import Path; from pipelines.demo import generate_demo; "
+    script = ("import sys; from pathlib import Path; from pipelines.demo.generate import generate_demo; "
               "from pipelines.periods import Quarter; q = Quarter.parse('2019-20 Q1'); "
               "generate_demo(Path(sys.argv[1]) / 'raw', Path(sys.argv[1]) / 'ref', n_las=7, first=q, last=q)")
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "b")], check=True,

@@ -31,6 +31,8 @@ SENDERS = {"NTHFT": "North Tees and Hartlepool NHS FT", "STHFT": "South Tees Hos
 
 @dataclass(frozen=True)
 class Style:
+    """How one file is formatted: drawn for each file and period by :func:`_style_for`."""
+
     is_xlsx: bool
     encoding: str = "utf-8"
     newline: str = "\n"

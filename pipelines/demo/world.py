@@ -154,7 +154,7 @@ def _local_authorities(n_las: int, seed: int) -> list[LocalAuthority]:
         else:
             code, name = f"E06{i + 1:06d}", f"Synthetic LA {i + 1}"
             children, factor = int(rng.integers(18_000, 70_001)), float(rng.uniform(0.85, 1.15))
-            trust = f"TR{(i - 4) // 2 + 1:02d}"
+            trust = f"TR{(i - len(tees)) // 2 + 1:02d}"  # synthetic trusts: pairs of synthetic LAs
         las.append(LocalAuthority(code, name, i, children, factor, trust, sends_xlsx=i % 4 == 2))
     return las
 

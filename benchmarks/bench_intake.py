@@ -33,11 +33,9 @@ import tempfile
 import threading
 import time
 import tracemalloc
-import zipfile
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 QUARTER = "2018-19 Q3"
 
@@ -48,7 +46,7 @@ QUARTER = "2018-19 Q3"
 def _write_big_extract(extract_name: str, rows: int, folder: Path, fmt: str) -> None:
     """One valid file of ``rows`` rows (plus its parent extract's file for a child extract)."""
     from pipelines.contract import get_extract
-    from pipelines.demo import write_extract_rows
+    from pipelines.demo.bench_files import write_extract_rows
     from pipelines.periods import Quarter
 
     quarter = Quarter.parse(QUARTER)
@@ -66,52 +64,34 @@ def _write_big_extract(extract_name: str, rows: int, folder: Path, fmt: str) -> 
 
 
 def csv_to_xlsx(csv_path: Path, xlsx_path: Path, extract, chunk_rows: int = 100_000) -> None:
-    """Stream a benchmark CSV into a one-sheet workbook; dates become real Excel dates (as most
-    partner workbooks have them), everything else inline text."""
+    """Stream a benchmark CSV into a one-sheet workbook (the demo's XLSX writer); dates become
+    real Excel dates (as most partner workbooks have them), everything else inline text."""
     import pandas as pd
 
-    from pipelines.demo import _MAIN, _XLSX_PARTS  # the demo's minimal package parts (with date styles)
+    from pipelines.demo.xlsx import write_xlsx
 
-    epoch = pd.Timestamp("1899-12-30")
     kinds = {c.name: c.type for c in extract.columns}
-    letters = [chr(65 + i) if i < 26 else "A" + chr(65 + i - 26) for i in range(52)]
-    with zipfile.ZipFile(xlsx_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, xml in _XLSX_PARTS.items():
-            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml)
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_MAIN}><sheetData>'.encode())
-            header = "".join(
-                f'<c r="{letters[j]}1" t="inlineStr"><is><t>{name}</t></is></c>' for j, name in enumerate(kinds)
-            )
-            sheet.write(f'<row r="1">{header}</row>'.encode())
-            row_number = 1
-            reader = pd.read_csv(csv_path, dtype=str, keep_default_na=False, chunksize=chunk_rows)
-            for chunk in reader:
-                cells: list[list[str]] = []
-                for j, name in enumerate(kinds):
-                    values = chunk[name]
-                    if kinds[name] in ("date", "datetime"):
-                        serial = (pd.to_datetime(values, errors="coerce") - epoch) / pd.Timedelta(days=1)
-                        style = "1" if kinds[name] == "date" else "2"
-                        text = [
-                            "" if math.isnan(v) else f'<c r="{letters[j]}{{r}}" s="{style}"><v>{v!r}</v></c>' for v in serial
-                        ]
-                    else:
-                        text = [
-                            f'<c r="{letters[j]}{{r}}" t="inlineStr"><is><t>{escape(v)}</t></is></c>' if v else ""
-                            for v in values
-                        ]
-                    cells.append(text)
-                out = []
-                for row_cells in zip(*cells, strict=True):
-                    row_number += 1
-                    out.append(f'<row r="{row_number}">' + "".join(row_cells).replace("{r}", str(row_number)) + "</row>")
-                sheet.write("".join(out).encode())
-            sheet.write(b"</sheetData></worksheet>")
+
+    def cell_values(values: pd.Series, kind: str) -> list[object]:
+        if kind not in ("date", "datetime"):
+            return [value or None for value in values]
+        parsed = pd.to_datetime(values, errors="coerce")  # blank -> NaT
+        return [None if pd.isna(t) else t.date() if kind == "date" else t.to_pydatetime() for t in parsed]
+
+    def rows():
+        yield 1, list(kinds)
+        number = 1
+        for chunk in pd.read_csv(csv_path, dtype=str, keep_default_na=False, chunksize=chunk_rows):
+            columns = [cell_values(chunk[name], kind) for name, kind in kinds.items()]
+            for cells in zip(*columns, strict=True):
+                number += 1
+                yield number, cells
+
+    write_xlsx(xlsx_path, rows(), zip64=True)
 
 
 def _write_demo(raw_dir: Path, reference_dir: Path, n_las: int) -> None:
-    from pipelines.demo import generate_demo
+    from pipelines.demo.generate import generate_demo
 
     generate_demo(raw_dir, reference_dir, n_las=n_las)
 

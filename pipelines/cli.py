@@ -304,7 +304,7 @@ def _record_preflight_failure(marts_dir: Path, failure: Exception) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipelines.demo import generate_demo
+    from pipelines.demo.generate import generate_demo
 
     print(f"pmf demo: writing synthetic extracts for {args.las} LAs into {args.raw_dir} (no real person's data)")
     summary = generate_demo(args.raw_dir, args.reference_dir, n_las=args.las, seed=args.seed)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,23 +15,25 @@ from pipelines.periods import Quarter
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE = PROJECT_ROOT / "pmf.toml"
 
+# The four Tees LAs by ONS code, the board's own first: the one place their codes and names are
+# written (the settings' defaults below, the demo's world and the tests read them from here).
+TEES_LAS: Mapping[str, str] = MappingProxyType({
+    "E06000001": "Hartlepool",
+    "E06000002": "Middlesbrough",
+    "E06000003": "Redcar and Cleveland",
+    "E06000004": "Stockton-on-Tees",
+})
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    board_la_code: str = "E06000001"
+    board_la_code: str = next(iter(TEES_LAS))
     board_name: str = "Hartlepool Safeguarding Children Board"
     # The LAs whose summed counts make the comparator ("Tees") figure: the four Tees LAs, the
     # board's own included (indicators.md v2). The workbook shows the others beside the board's.
-    comparator_la_codes: tuple[str, ...] = ("E06000001", "E06000002", "E06000003", "E06000004")
-    la_names: dict[str, str] = Field(
-        default_factory=lambda: {
-            "E06000001": "Hartlepool",
-            "E06000002": "Middlesbrough",
-            "E06000003": "Redcar and Cleveland",
-            "E06000004": "Stockton-on-Tees",
-        }
-    )
+    comparator_la_codes: tuple[str, ...] = tuple(TEES_LAS)
+    la_names: dict[str, str] = Field(default_factory=lambda: dict(TEES_LAS))
     default_baseline_period: str = "2017-18 Q2"
     reference_dir: Path = PROJECT_ROOT / "data" / "reference"
     chunk_rows: int = Field(default=200_000, ge=1_000)

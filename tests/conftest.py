@@ -119,3 +119,12 @@ def work_con():
     con.execute("attach ':memory:' as work")
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    """The default demo dataset (tests/test_demo_*.py), written once a session and read back with
+    the independent reader in tests/demo_files.py."""
+    from demo_files import generate_and_load
+
+    return generate_and_load(tmp_path_factory.mktemp("demo"))

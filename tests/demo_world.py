@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pipelines.demo import generate_demo
+from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"

@@ -22,12 +22,11 @@ from typing import NamedTuple
 import duckdb
 
 from pipelines import intake, models, pseudonymise
+from pipelines.config import TEES_LAS
 from pipelines.contract import load_contract
 from pipelines.periods import Quarter
 
-HARTLEPOOL = "E06000001"
-MIDDLESBROUGH = "E06000002"
-REDCAR = "E06000003"
+HARTLEPOOL, MIDDLESBROUGH, REDCAR, STOCKTON = TEES_LAS
 
 # Valid (modulus-11) NHS numbers; staging assumes intake already nulled invalid ones.
 NHS_A = "9434765919"

@@ -16,17 +16,17 @@ import duckdb
 import pytest
 
 from pipelines import models
+from pipelines.config import TEES_LAS
 from pipelines.indicators import INDICATOR_VALUE_COLUMNS
 
-HPL, MBRO, RCL, STOCK = "E06000001", "E06000002", "E06000003", "E06000004"
+HPL, MBRO, RCL, STOCK = TEES_LAS
 OTHER_LA = "E06000099"  # not a Tees LA: only in the mart when the settings name it
 Q1, Q2 = "2018-19 Q1", "2018-19 Q2"
 DATES = {Q1: (date(2018, 4, 1), date(2018, 6, 30)), Q2: (date(2018, 7, 1), date(2018, 9, 30))}
 MODEL = next(model for model in models.discover_models(layers=("marts",)) if model.name == "indicator_comparison")
 
 TEES = (HPL, MBRO, RCL, STOCK)
-NAMES = {HPL: "Hartlepool", MBRO: "Middlesbrough", RCL: "Redcar and Cleveland", STOCK: "Stockton-on-Tees",
-         OTHER_LA: "Elsewhere"}
+NAMES = {**TEES_LAS, OTHER_LA: "Elsewhere"}
 
 # (indicator, la_code, period) -> (value, ci_lower, ci_upper); absent = not received (null value).
 VALUES = {

@@ -236,7 +236,7 @@ def test_lead_forms_command_defaults_to_the_latest_period_folder(config, tmp_pat
 
 @pytest.mark.e2e
 def test_round_trip_write_fill_drop_refresh_shows_the_leads_status_in_the_marts_and_workbook(tmp_path, reference, config):
-    from pipelines.demo import generate_demo
+    from pipelines.demo.generate import generate_demo
 
     raw, marts = tmp_path / "raw", tmp_path / "marts"
     generate_demo(raw, reference, first=PERIOD, last=PERIOD)

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from pipelines.cli import main
-from pipelines.demo import generate_demo
+from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
 from publish_checks import published_run
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.demo import generate_demo
+from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
 from pipelines.publish import STORAGE_VERSION
 

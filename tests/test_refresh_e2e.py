@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from pipelines.cli import main
-from pipelines.demo import generate_demo
+from pipelines.demo.generate import generate_demo
 from pipelines.ingest import FileReader, discover, normalise_header
 from pipelines.periods import Quarter
 

@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from pipelines.cli import main
-from pipelines.demo import generate_demo
+from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
 
 BIN = Path(sys.executable).parent

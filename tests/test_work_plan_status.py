@@ -20,10 +20,11 @@ import duckdb
 import pytest
 
 from pipelines import models
+from pipelines.config import TEES_LAS
 from pipelines.indicators import INDICATOR_VALUE_COLUMNS
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
-HPL, MBRO = "E06000001", "E06000002"
+HPL, MBRO, _, _ = TEES_LAS
 
 # (period, period_start, period_end), written out by hand.
 QUARTERS = [

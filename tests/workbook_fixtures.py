@@ -1,8 +1,9 @@
 """A small synthetic marts database for the board-workbook tests, with constructed statuses.
 
 Every figure is made up: values are plain n/d arithmetic and the intervals value ± 5, because
-the workbook only shows what the marts hold. The board LA is E06000001 and the pack is for
-2018-19 Q3 (``PERIOD``); the cases the tests look for are named constants below.
+the workbook only shows what the marts hold. The board LA is Hartlepool (the first of
+config.TEES_LAS, as in the settings' defaults) and the pack is for 2018-19 Q3 (``PERIOD``);
+the cases the tests look for are named constants below.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.config import TEES_LAS
 from pipelines.indicators import definitions_frame
 from pipelines.periods import Quarter, quarter_range
 
 PERIOD = Quarter.parse("2018-19 Q3")
-BOARD = "E06000001"
-LAS = ["E06000001", "E06000002", "E06000003", "E06000004"]
+BOARD, MIDDLESBROUGH, REDCAR, STOCKTON = TEES_LAS  # the board LA is the first
+LAS = list(TEES_LAS)
 QUARTERS = quarter_range(Quarter.parse("2015-16 Q1"), PERIOD)  # 15 quarters: enough for SPC limits
 FINISHED_AT = datetime(2019, 1, 20, 9, 30)
 
@@ -28,7 +30,7 @@ COUNT_OVERRIDES: dict[tuple[str, str, str], tuple[int | None, int | None]] = {
     ("LSCB11e", BOARD, PERIOD.label): (0, 5),  # 0 and 5 are shown as they are
     ("SM_COMPLETIONS", BOARD, PERIOD.label): (0, 3),  # small denominator of a percentage: "c"
     ("CPP_NEGLECT", BOARD, PERIOD.label): (3, 20_000),  # small numerator of a rate: "c"
-    ("MARAC", "E06000002", PERIOD.label): (2, 30),  # a comparator's suppressed value
+    ("MARAC", MIDDLESBROUGH, PERIOD.label): (2, 30),  # a comparator's suppressed value
     ("PMH_ACCESS", BOARD, "2018-19 Q2"): (None, None),  # not received
 }
 NOT_RECEIVED_REASON = "not received: health_treatment_episodes for 2018-19 Q2"
@@ -148,14 +150,14 @@ def _work_plan_status(values: pd.DataFrame) -> pd.DataFrame:
 DATA_QUALITY = [
     # period, extract, file_name, rows_received, rows_staged, rows_quarantined, status, message
     (PERIOD.label, "police_da_incidents", "police_da_incidents.csv", 1000, 997, 3, "accepted", ""),
-    (PERIOD.label, "la_cp_plans", "la_cp_plans--E06000001.csv", 250, 243, 7, "accepted", ""),
+    (PERIOD.label, "la_cp_plans", f"la_cp_plans--{BOARD}.csv", 250, 243, 7, "accepted", ""),
     (PERIOD.label, "health_ae_attendances", "health_ae_attendances.xlsx", 0, 0, 0, "accepted", ""),
     (PERIOD.shift(-1).label, "police_da_incidents", "police_da_incidents.csv", 900, 900, 0, "accepted", ""),
 ]
 QUARANTINE = (
     [("police_da_incidents", "police_da_incidents.csv", "reported_at", "unparseable date")] * 2
     + [("police_da_incidents", "police_da_incidents.csv", "dash_risk", "unknown code")]
-    + [("la_cp_plans", "la_cp_plans--E06000001.csv", "child_id", "required value missing")] * 7
+    + [("la_cp_plans", f"la_cp_plans--{BOARD}.csv", "child_id", "required value missing")] * 7
 )
 
 
@@ -199,7 +201,7 @@ SPC_LIMIT_HALF_WIDTH = 8.0  # made up: upper/lower limit = mean ± this
 REVISIONS = {
     ("LSCB21", BOARD, PERIOD.label): (25, 100),  # now 20+Q+0 over 100
     ("MARAC", BOARD, PERIOD.shift(-1).label): (3, 40),  # previously a small count: the note shows c
-    ("RHI72", "E06000004", PERIOD.label): (40, 100),  # a comparator's figure
+    ("RHI72", STOCKTON, PERIOD.label): (40, 100),  # a comparator's figure
 }
 PREVIOUS_RUN_ID = "20181020T090000Z-aaaaaa"
 

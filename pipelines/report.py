@@ -52,15 +52,22 @@ def render_validation_report(result: IntakeResult, period: Quarter | None, data_
         lines.append("")
     if result.warnings:
         lines += ["## Notes", ""] + [f"- {warning}" for warning in result.warnings] + [""]
+    # Plain lists, grouped once: per-file pandas calls cost ~5 s for a region's ~1,700 files.
+    file_rows = quality.to_dict("records")
+    quarantine = result.quarantine.sort_values(["file_name"], kind="stable")
+    bad_by_file: dict[str, list[dict]] = {}
+    for row in quarantine.to_dict("records"):
+        bad_by_file.setdefault(row["file_name"], []).append(row)
     for source, title in SOURCES.items():
-        extracts = [name for name, extract in contract.items() if extract.source == source]
-        files = quality[quality["extract"].isin(extracts)]
-        if files.empty:
+        extracts = {name for name, extract in contract.items() if extract.source == source}
+        files = [row for row in file_rows if row["extract"] in extracts]
+        if not files:
             continue
         lines += [f"## {title}", "", "| file | status | received | staged | quarantined | notes |", "|---|---|---:|---:|---:|---|"]
         lines += [
-            f"| {row.file_name} | {row.status} | {row.rows_received} | {row.rows_staged} | {row.rows_quarantined} | {_cell(row.message)} |"
-            for row in files.itertuples()
+            f"| {row['file_name']} | {row['status']} | {row['rows_received']} | {row['rows_staged']} | "
+            f"{row['rows_quarantined']} | {_cell(row['message'])} |"
+            for row in files
         ]
         lines.append("")
         bad = result.quarantine[result.quarantine["extract"].isin(extracts)]
@@ -69,11 +76,12 @@ def render_validation_report(result: IntakeResult, period: Quarter | None, data_
             by_rule = bad.groupby(["extract", "rule"]).size().reset_index(name="rows")
             lines += [f"- {row.extract}: {row.rule} — {row.rows}" for row in by_rule.itertuples()]
             lines.append("")
-            for file_name, rows in bad.groupby("file_name", sort=True):
+            for file_name in sorted(set(bad["file_name"])):
+                rows = bad_by_file[file_name]
                 lines += [f"### {file_name}", "", "| row | column | value | rule | message |", "|---:|---|---|---|---|"]
                 lines += [
-                    f"| {row.row_number} | {row.column_name} | {_cell(row.value)} | {row.rule} | {_cell(row.message)} |"
-                    for row in rows.head(ROWS_SHOWN_PER_FILE).itertuples()
+                    f"| {row['row_number']} | {row['column_name']} | {_cell(row['value'])} | {row['rule']} | {_cell(row['message'])} |"
+                    for row in rows[:ROWS_SHOWN_PER_FILE]
                 ]
                 if len(rows) > ROWS_SHOWN_PER_FILE:
                     lines.append(f"\n…and {len(rows) - ROWS_SHOWN_PER_FILE} more rows (see the `quarantine` mart table).")

@@ -43,7 +43,7 @@ from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, di
 from pipelines.keptstate import KeptState, code_fingerprint, digest_of, frame_digest, read_json, write_json, write_parquet
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
-from pipelines.validate import ChunkOutcome, SubmissionState, suite_path, take_validation_results, validate_chunks
+from pipelines.validate import ChunkOutcome, ParentLookup, SubmissionState, suite_path, take_validation_results, validate_chunks
 
 log = logging.getLogger(__name__)
 
@@ -467,12 +467,14 @@ def _parent_index(
         digest = pointer.stem.rsplit("-", 1)[1]
         if (folder / f"{digest}.parquet").exists():
             return ParentIndex(folder / f"{digest}.parquet", digest)
-    parts = [pd.read_parquet(entry / "parents.parquet") for entry in entries if (entry / "parents.parquet").exists()]
-    if parts:
-        rows = pd.concat(parts, ignore_index=True)
-        dated = rows[rows["is_staged"]].sort_values("period_start", kind="stable").drop_duplicates("key", keep="last")
-        keys = pd.DataFrame({"key": sorted(rows["key"].unique())}, dtype=object)
-        frame = keys.merge(dated[["key", "event_day"]].astype({"key": object}), on="key", how="left")
+    paths = [entry / "parents.parquet" for entry in entries if (entry / "parents.parquet").exists()]
+    if paths:  # one DuckDB scan (pandas took ~2 s to sort and merge a region's 500k rows)
+        with duckdb.connect() as con:
+            frame = con.execute(
+                "select key, arg_max_null(event_day, period_start) filter (where is_staged) as event_day "
+                f"from read_parquet({_sql_list(paths)}) group by key order by key"
+            ).df()
+        frame["key"] = frame["key"].astype(object)
     else:
         frame = pd.DataFrame({"key": pd.Series([], dtype=object), "event_day": pd.Series([], dtype="datetime64[us]")})
     frame["event_day"] = frame["event_day"].astype("datetime64[us]")
@@ -486,19 +488,6 @@ def _parent_index(
         shutil.rmtree(scratch, ignore_errors=True)
     write_json(folder / f"from-{source}-{digest}.json", {"entries": sorted(e.name for e in entries)})
     return ParentIndex(path, digest, frame)
-
-
-@dataclass(frozen=True)
-class ParentLookup:
-    """The parent index ready for look-ups: its keys as a pandas Index (hashed once, not once an
-    entry) and their event days."""
-
-    keys: pd.Index
-    event_days: np.ndarray
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> ParentLookup:
-        return cls(pd.Index(frame["key"].astype(object)), frame["event_day"].astype("datetime64[us]").to_numpy())
 
 
 def lookup_digest(keys: pd.Series, parent_index: ParentLookup) -> str:
@@ -516,12 +505,6 @@ def lookup_digest(keys: pd.Series, parent_index: ParentLookup) -> str:
 def _parent_lookup(index_path: Path) -> ParentLookup:
     """A worker's look-up of a parent index (content-addressed: a path never changes content)."""
     return ParentLookup.of(pd.read_parquet(index_path))
-
-
-def _parent_dates(index_path: Path) -> dict[str, pd.Timestamp | None]:
-    index = pd.read_parquet(index_path)
-    days = [None if pd.isna(day) else pd.Timestamp(day) for day in index["event_day"].tolist()]
-    return dict(zip(index["key"].tolist(), days, strict=True))
 
 
 # --------------------------------------------------------------------------- a worker's batch
@@ -542,7 +525,7 @@ def validate_batch(batch: Batch) -> list[Validated]:
     extract = batch.submissions[0].extract
     state = SubmissionState()
     if batch.parent_index is not None:
-        state.parent_dates[extract.parent.extract] = _parent_dates(batch.parent_index)
+        state.parents[extract.parent.extract] = _parent_lookup(batch.parent_index)
     has_children = any(e.parent and e.parent.extract == extract.name for e in load_contract().values())
     chunks = _Chunks(state, batch.chunk_rows, has_children)
     work: list[tuple[Submission, list[_FileIntake]]] = []

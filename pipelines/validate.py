@@ -327,6 +327,23 @@ def _strptime_succeeds(value: str, fmt: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ParentLookup:
+    """A parent extract's keys ready for look-ups (a pandas Index, hashed once) and, per key, the
+    event day of its latest staged row (NaT when none was staged)."""
+
+    keys: pd.Index
+    event_days: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> ParentLookup:
+        return cls(pd.Index(frame["key"].astype(object)), frame["event_day"].astype("datetime64[us]").to_numpy())
+
+    @classmethod
+    def empty(cls) -> ParentLookup:
+        return cls(pd.Index([], dtype=object), np.array([], dtype="datetime64[us]"))
+
+
 @dataclass
 class SubmissionState:
     """What validation remembers across the chunks and files of one run."""
@@ -335,7 +352,7 @@ class SubmissionState:
     # An Arrow array costs ~25 bytes a key (a Python set of tuples ~150): this is the one piece of
     # state that grows with the size of a submission rather than the size of a chunk.
     seen_keys: dict[tuple[str, str], pa.Array] = field(default_factory=dict)
-    parent_dates: dict[str, dict[str, pd.Timestamp | None]] = field(default_factory=lambda: defaultdict(dict))
+    parents: dict[str, ParentLookup] = field(default_factory=dict)  # parent extract -> its keys and event days
 
 
 def _parsed(values: pd.Series, column_type: str) -> pd.Series:
@@ -379,14 +396,14 @@ def prepare(
     prepared["_period_end__at"] = pd.Series(np.repeat(np.array(ends, dtype=object), sizes), index=frame.index).astype("datetime64[us, UTC]")
     prepared["_key_is_repeat"] = _mark_repeated_keys(frame, extract, periods, sizes, state).astype(object)
     if extract.parent:
-        known = state.parent_dates[extract.parent.extract]
+        lookup = state.parents.get(extract.parent.extract, ParentLookup.empty())
         on = frame[extract.parent.on]
-        # Plain dict look-ups: Series.isin / Series.map would convert all known keys on every call.
-        values = on.tolist()
-        is_known = pd.Series([value in known for value in values], index=on.index, dtype=bool)
-        prepared["_parent_is_known"] = is_known.astype(object).where(on.notna(), None)
-        parent_day = pd.Series([known.get(value) for value in values], index=on.index, dtype=object)
-        prepared["_parent_event__day"] = pd.to_datetime(parent_day, errors="coerce").astype("datetime64[us]").dt.tz_localize("UTC")
+        positions = lookup.keys.get_indexer(on.astype(object))  # one hashed look-up for the whole batch
+        is_known = positions >= 0
+        prepared["_parent_is_known"] = pd.Series(is_known, index=on.index).astype(object).where(on.notna(), None)
+        event_day = np.full(len(on), np.datetime64("NaT"), dtype="datetime64[us]")
+        event_day[is_known] = lookup.event_days[positions[is_known]]
+        prepared["_parent_event__day"] = pd.Series(event_day, index=on.index).dt.tz_localize("UTC")
     return prepared
 
 

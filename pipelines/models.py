@@ -59,7 +59,10 @@ def discover_models(sql_dir: Path = SQL_DIR, layers: tuple[str, ...] = LAYERS) -
         for layer in layers
         for path in sorted((sql_dir / layer).glob("*.sql"))
     }
-    graph = {model.name: {other for other in models if other != model.name and _mentions(model, other)} for model in models.values()}
+    graph = {
+        model.name: {other for other in models if other != model.name and _mentions(model, other)}
+        for model in models.values()
+    }
     return [models[name] for name in TopologicalSorter(graph).static_order()]
 
 

@@ -1,13 +1,16 @@
 """The indicator registry and the one place values, intervals and availability are computed.
 
-Each ``sql/indicators/ind_<code>.sql`` returns counts per LA and quarter; this module unions
-them, nulls out any row whose extracts were not received for a quarter it needs (with the
-reason: never a zero), and applies the interval for the indicator's unit
-(``pipelines.intervals``).
+Each ``sql/indicators/ind_<code>.sql`` holds only its definition: ``indicator_code, la_code,
+period, numerator, denominator`` for the LA × quarters it counts anything in. This module places
+them all on the spine (every LA × quarter, ``int_la_quarters``) with the population denominators
+and the history flag (``indicator_counts``), nulls out any row whose extracts were not received
+for a quarter it needs (with the reason: never a zero), and applies the interval for the
+indicator's unit (``pipelines.intervals``).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Literal
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from pipelines.contract import load_contract
 from pipelines.intervals import intervals_frame
@@ -23,6 +26,14 @@ from pipelines.periods import Quarter
 from pipelines.models import SQL_DIR
 
 REGISTRY_PATH = Path(__file__).with_name("indicators.toml")
+
+# What every sql/indicators/ind_<code>.sql returns (STYLE.md: the same columns in every one).
+INDICATOR_SQL_COLUMNS = ["indicator_code", "la_code", "period", "numerator", "denominator"]
+# Every indicator's counts on the spine (indicator_counts).
+INDICATOR_COUNT_COLUMNS = [
+    "indicator_code", "la_code", "period", "period_start", "period_end", "numerator", "denominator", "history_incomplete",
+]
+POPULATION_PATTERN = re.compile(r"aged (\d+)-(\d+)")
 
 INDICATOR_VALUE_COLUMNS = [
     "indicator_code",
@@ -55,6 +66,7 @@ class Indicator(BaseModel):
     definition: str
     population: str | None = None
     lookback_quarters: int = 0
+    flags_incomplete_history: bool = False
 
     @field_validator("sources")
     @classmethod
@@ -63,6 +75,22 @@ class Indicator(BaseModel):
         if unknown:
             raise ValueError(f"sources {unknown} are not extracts of the contract")
         return sources
+
+    @model_validator(mode="after")
+    def _rates_name_their_population(self) -> Indicator:
+        if self.unit == "per_10000" and not POPULATION_PATTERN.fullmatch(self.population or ""):
+            raise ValueError(f"{self.code}: a per_10000 rate needs population = \"aged <from>-<to>\" (got {self.population!r})")
+        if self.flags_incomplete_history and not self.lookback_quarters:
+            raise ValueError(f"{self.code}: flags_incomplete_history needs the lookback_quarters it flags")
+        return self
+
+    @property
+    def population_ages(self) -> tuple[int, int] | None:
+        """The ages (inclusive) of the population a rate is taken over; None for a percentage."""
+        if self.unit != "per_10000":
+            return None
+        low, high = POPULATION_PATTERN.fullmatch(self.population).groups()
+        return int(low), int(high)
 
     @property
     def sql_path(self) -> Path:
@@ -104,6 +132,110 @@ def unavailable_reason(indicator: Indicator, period: Quarter, received: set[tupl
     return f"not received: {', '.join(missing)}" if missing else None
 
 
+def indicator_counts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    registry: dict[str, Indicator] | None = None,
+    schema: str = "work.main",
+) -> pd.DataFrame:
+    """Every indicator's counts for every LA × quarter of the spine (indicators.md: "computed for
+    every local authority and every quarter that the data covers"), in ``INDICATOR_COUNT_COLUMNS``.
+
+    An LA × quarter its SQL counted nothing in counts 0; a rate's denominator is the population of
+    the ages its ``population`` names (null when the LA has no estimate for the quarter); and a
+    quarter is flagged ``history_incomplete`` when the indicator ``flags_incomplete_history`` and
+    its look-back (``lookback_quarters`` before it) reaches before the first period received.
+    """
+    registry = registry or load_registry()
+    entries = pd.DataFrame(
+        [
+            {
+                "indicator_code": indicator.code,
+                "unit": indicator.unit,
+                "population_age_from": (indicator.population_ages or (None, None))[0],
+                "population_age_to": (indicator.population_ages or (None, None))[1],
+                "flagged_lookback_quarters": indicator.lookback_quarters if indicator.flags_incomplete_history else 0,
+            }
+            for indicator in registry.values()
+        ]
+    ).astype({"population_age_from": "Int64", "population_age_to": "Int64"})
+    counts = "\n        union all by name\n        ".join(
+        f"select '{indicator.code}' as registry_code, * from {schema}.{indicator.model_name}" for indicator in registry.values()
+    )
+    con.register("_indicator_registry", entries)
+    try:
+        misnamed = con.execute(
+            f"select distinct registry_code, indicator_code from ({counts}) where indicator_code is distinct from registry_code"
+        ).fetchall()
+        if misnamed:
+            raise ValueError(f"indicator SQL returns another indicator's code (model's code, code returned): {misnamed}")
+        return con.execute(f"""
+            with
+
+            registry as (
+                select * from _indicator_registry
+            ),
+
+            counts as (
+                {counts}
+            ),
+
+            la_quarters as (
+                select * from {schema}.int_la_quarters
+            ),
+
+            population as (
+                select * from {schema}.int_population_by_quarter
+            ),
+
+            rate_populations as (
+                select
+                    registry.indicator_code,
+                    population.la_code,
+                    population.period,
+                    sum(population.persons)::bigint as persons,
+                from registry
+                inner join population
+                    on population.age between registry.population_age_from and registry.population_age_to
+                group by all
+            ),
+
+            final as (
+                select
+                    registry.indicator_code,
+                    la_quarters.la_code,
+                    la_quarters.period,
+                    la_quarters.period_start,
+                    la_quarters.period_end,
+                    coalesce(counts.numerator, 0) as numerator,
+                    case
+                        when registry.unit = 'per_10000' then rate_populations.persons
+                        else coalesce(counts.denominator, 0)
+                    end as denominator,
+                    -- quarter_index 1 is the first period received: this quarter's look-back
+                    -- reaches before it.
+                    la_quarters.quarter_index <= registry.flagged_lookback_quarters as history_incomplete,
+                from registry
+                cross join la_quarters
+                left join counts
+                    on
+                        registry.indicator_code = counts.indicator_code
+                        and la_quarters.la_code = counts.la_code
+                        and la_quarters.period = counts.period
+                left join rate_populations
+                    on
+                        registry.indicator_code = rate_populations.indicator_code
+                        and la_quarters.la_code = rate_populations.la_code
+                        and la_quarters.period = rate_populations.period
+            )
+
+            select * from final
+            order by indicator_code, la_code, period_start
+        """).df()[INDICATOR_COUNT_COLUMNS]
+    finally:
+        con.unregister("_indicator_registry")
+
+
 def compute_indicator_values(
     con: duckdb.DuckDBPyConnection,
     receipts: pd.DataFrame,
@@ -114,17 +246,10 @@ def compute_indicator_values(
     """``indicator_values`` for every indicator x LA x quarter (see module docstring)."""
     registry = registry or load_registry()
     received = set(zip(receipts["extract"], receipts["period"], strict=True))
-    parts = []
-    for indicator in registry.values():
-        counts = con.execute(
-            f"select * from {schema}.{indicator.model_name} order by la_code, period"
-        ).df()
-        counts["unit"] = indicator.unit
-        counts["polarity"] = indicator.polarity
-        parts.append(counts)
-    values = pd.concat(parts, ignore_index=True)
-    quarters = con.execute(f"select period, period_start, period_end from {schema}.int_quarters").df()
-    values = values.merge(quarters, on="period", how="left")
+    values = indicator_counts(con, registry=registry, schema=schema)
+    values["unit"] = values["indicator_code"].map({code: indicator.unit for code, indicator in registry.items()})
+    values["polarity"] = values["indicator_code"].map({code: indicator.polarity for code, indicator in registry.items()})
+    quarters = con.execute(f"select period from {schema}.int_quarters").df()
     first = min(Quarter.parse(period) for period in quarters["period"]) if len(quarters) else None
     reasons = {
         (code, period): unavailable_reason(registry[code], Quarter.parse(period), received, first)

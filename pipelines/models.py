@@ -5,6 +5,9 @@ Layers (STYLE.md): ``staging`` (one per extract: rename, cast, pseudonymise), ``
 tables are published; intermediate and indicator tables live in the refresh's private work
 database. Dependencies are read from the SQL itself (any other model's name it mentions), so a
 model runs after everything it selects from. ``sql/macros.sql`` is run first.
+
+Staging models read ``latest_<extract>``, not ``raw_<extract>``: temporary views the runner makes
+from the contract's key (``latest_copies``), so "latest period wins" is written once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
+
+from pipelines.contract import Extract, load_contract
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +59,32 @@ def discover_models(sql_dir: Path = SQL_DIR, layers: tuple[str, ...] = LAYERS) -
         for layer in layers
         for path in sorted((sql_dir / layer).glob("*.sql"))
     }
-    graph = {}
-    for model in models.values():
-        text = _strip_comments(model.sql)
-        graph[model.name] = {other for other in models if other != model.name and re.search(rf"\b{other}\b", text)}
+    graph = {
+        model.name: {other for other in models if other != model.name and _mentions(model, other)}
+        for model in models.values()
+    }
     return [models[name] for name in TopologicalSorter(graph).static_order()]
 
 
-def _strip_comments(sql: str) -> str:
-    return re.sub(r"--[^\n]*", "", sql)
+def _mentions(model: Model, name: str) -> bool:
+    return re.search(rf"\b{name}\b", re.sub(r"--[^\n]*", "", model.sql)) is not None
+
+
+def latest_copy_sql(extract: Extract) -> str:
+    """The latest copy of every record of ``extract`` (extracts.md, "latest period wins"): a record
+    (the contract's key) re-sent in later period folders is taken from the latest folder, and
+    within one folder from its last row."""
+    return (
+        f"select * from raw_{extract.name}\n"
+        f"qualify row_number() over (\n"
+        f"    partition by {', '.join(extract.key)} order by _period_start desc, _row_number desc\n"
+        f") = 1"
+    )
+
+
+def latest_copies(contract: dict[str, Extract] | None = None) -> dict[str, str]:
+    """``{latest_<extract>: select}`` for every extract of the contract."""
+    return {f"latest_{name}": latest_copy_sql(extract) for name, extract in (contract or load_contract()).items()}
 
 
 def run_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
@@ -87,6 +109,11 @@ def run_models(
     published_schema: str = "marts.main",
     work_schema: str = "work.main",
 ) -> None:
+    """Run ``models`` in order, after making the ``latest_<extract>`` views they read (temporary,
+    so they never land in either database, and views, so each reader's plan is as if inlined)."""
+    for name, select in latest_copies().items():
+        if any(_mentions(model, name) for model in models):
+            con.execute(f"create or replace temp view {name} as\n{select}")
     for model in models:
         started = time.perf_counter()
         run_model(con, model, published_schema=published_schema, work_schema=work_schema)

@@ -21,15 +21,36 @@ format(
     (month(on_date) + 8) % 12 // 3 + 1
 );
 
--- Is a value significantly better or worse than a reference? (indicators.md: significant when
--- the two 95% intervals do not overlap; intervals that touch overlap.) Returns better_word,
--- worse_word, 'no significant change', or 'no data' when either value is missing.
+-- Is a value significantly higher or lower than a reference? (indicators.md: significant when
+-- the two 95% intervals do not overlap; intervals that touch overlap.) Polarity-free, so that
+-- the comparison with the board LA (indicator_comparison.vs_board) and the judgements by
+-- polarity (pmf_compare) use one rule. Returns 'significantly higher', 'significantly lower',
+-- 'not significantly different', or null when either value is missing.
+create or replace temp macro pmf_significance(value, ci_lower, ci_upper, reference, reference_lower, reference_upper) as
+case
+    when value is null or reference is null then null
+    when ci_lower > reference_upper then 'significantly higher'
+    when ci_upper < reference_lower then 'significantly lower'
+    else 'not significantly different'
+end;
+
+-- Is a value significantly better or worse than a reference (pmf_significance, read by the
+-- indicator's polarity)? Returns better_word, worse_word, 'no significant change', or 'no data'
+-- when either value is missing.
+create or replace temp macro pmf_judged(significance, polarity, better_word, worse_word) as
+case
+    when significance is null then 'no data'
+    when significance = 'not significantly different' then 'no significant change'
+    when (polarity = 'lower') = (significance = 'significantly lower') then better_word
+    else worse_word
+end;
+
 create or replace temp macro pmf_compare(
     value, ci_lower, ci_upper, reference, reference_lower, reference_upper, polarity, better_word, worse_word
 ) as
-case
-    when value is null or reference is null then 'no data'
-    when ci_lower > reference_upper or ci_upper < reference_lower
-        then case when (polarity = 'lower') = (value < reference) then better_word else worse_word end
-    else 'no significant change'
-end;
+pmf_judged(
+    pmf_significance(value, ci_lower, ci_upper, reference, reference_lower, reference_upper),
+    polarity,
+    better_word,
+    worse_word
+);

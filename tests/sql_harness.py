@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import duckdb
 
-from pipelines import intake, models, pseudonymise
+from pipelines import indicators, intake, models, pseudonymise
 from pipelines.config import TEES_LAS
 from pipelines.contract import load_contract
 from pipelines.periods import Quarter
@@ -271,9 +271,12 @@ class Dataset:
 
 
 def indicator_rows(con: duckdb.DuckDBPyConnection, code: str) -> list[dict]:
-    cursor = con.execute(f"select * from ind_{code.lower()} order by la_code, period")
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    """The indicator's rows for every LA × quarter, as the refresh places its SQL's counts on the
+    spine (``pipelines.indicators.indicator_counts``); missing values are None."""
+    frame = indicators.indicator_counts(con, registry={code: indicators.load_registry()[code]}, schema="main")
+    frame = frame[OUTPUT_COLUMNS].astype(object)
+    frame = frame.where(frame.notna(), None).sort_values(["la_code", "period"])
+    return [dict(zip(OUTPUT_COLUMNS, values, strict=True)) for values in frame.itertuples(index=False)]
 
 
 def indicator_counts(con: duckdb.DuckDBPyConnection, code: str) -> dict[tuple[str, str], Counts]:

@@ -91,6 +91,7 @@ def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES)
     con.execute("create table comparator_las (la_code varchar, la_name varchar)")
     areas = list(dict.fromkeys([board_la_code, *comparator_la_codes]))
     con.executemany("insert into comparator_las values (?, ?)", [(code, NAMES[code]) for code in areas])
+    models.run_macros(con)  # as the refresh runs them first: vs_board is pmf_significance
     models.run_model(con, MODEL, published_schema="main", work_schema="main")
     return con
 

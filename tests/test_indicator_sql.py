@@ -30,7 +30,7 @@ from sql_harness import (
     indicator_rows,
 )
 
-from pipelines.indicators import load_registry
+from pipelines.indicators import INDICATOR_SQL_COLUMNS, load_registry
 from pipelines.pseudonymise import pseudonym
 
 HPL, MBRO, RCL = HARTLEPOOL, MIDDLESBROUGH, REDCAR
@@ -70,8 +70,11 @@ def one_row_per_extract():
 def test_every_indicator_returns_one_row_per_la_and_quarter(one_row_per_extract, code):
     con = one_row_per_extract
     rows = indicator_rows(con, code)
+    # The indicator's SQL returns the same columns as every other's; the spine, population and
+    # history flag are added centrally (pipelines.indicators.indicator_counts).
     columns = [column[0] for column in con.execute(f"select * from ind_{code.lower()} limit 0").description]
-    assert columns == OUTPUT_COLUMNS
+    assert columns == INDICATOR_SQL_COLUMNS
+    assert all(list(row) == OUTPUT_COLUMNS for row in rows)
     spine = con.execute("select la_code, period from int_la_quarters order by all").fetchall()
     assert sorted((row["la_code"], row["period"]) for row in rows) == spine
     assert len(spine) == 4  # 2 LAs × 2 quarters

@@ -1,4 +1,4 @@
--- one row per la_code × period: children becoming looked after because of neglect, per 10,000 aged 0-17
+-- one row per la_code × period with a child becoming looked after because of neglect, per 10,000 aged 0-17
 with
 
 episodes as (
@@ -13,30 +13,18 @@ assessments as (
     select * from stg_la__early_help_assessments
 ),
 
-la_quarters as (
-    select * from int_la_quarters
-),
-
-population as (
-    select * from int_population_by_quarter
-),
-
 -- A new period of care (reason S) under N1 "abuse or neglect", started while aged 0-17.
 new_n1_episodes as (
     select
-        la_quarters.la_code,
-        la_quarters.period,
-        episodes.child_key,
-        episodes.episode_start_date,
+        la_code,
+        pmf_period_of(episode_start_date) as period,
+        child_key,
+        episode_start_date,
     from episodes
-    inner join la_quarters
-        on
-            episodes.la_code = la_quarters.la_code
-            and episodes.episode_start_date between la_quarters.period_start and la_quarters.period_end
     where
-        episodes.reason_new_episode = 'S'
-        and episodes.category_of_need = 'N1'
-        and episodes.age_at_start between 0 and 17
+        reason_new_episode = 'S'
+        and category_of_need = 'N1'
+        and age_at_start between 0 and 17
 ),
 
 -- N1 does not separate abuse from neglect: a neglect CP plan open at some time in the 365 days
@@ -74,28 +62,16 @@ neglect_episodes as (
         )
 ),
 
-children_starting as (
-    select
-        la_code,
-        period,
-        count(distinct child_key) as children_looked_after_for_neglect,
-    from neglect_episodes
-    group by all
-),
-
 final as (
     select
         'CLA_NEGLECT' as indicator_code,
-        la_quarters.la_code,
-        la_quarters.period,
-        coalesce(children_starting.children_looked_after_for_neglect, 0) as numerator,
-        population.persons_0_17 as denominator,
-        false as history_incomplete,
-    from la_quarters
-    left join children_starting
-        on la_quarters.la_code = children_starting.la_code and la_quarters.period = children_starting.period
-    left join population
-        on la_quarters.la_code = population.la_code and la_quarters.period = population.period
+        la_code,
+        period,
+        count(distinct child_key) as numerator,
+        -- A rate: the population (indicators.toml) is the denominator.
+        cast(null as bigint) as denominator,
+    from neglect_episodes
+    group by all
 )
 
 select * from final

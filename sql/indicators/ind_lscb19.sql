@@ -1,4 +1,4 @@
--- one row per la_code × period: % of children reported missing in the rolling 12 months who were reported 4+ times
+-- one row per la_code × period with a child reported missing in the rolling 12 months: % of them reported 4+ times
 with
 
 reports as (
@@ -25,28 +25,15 @@ reports_in_window as (
     group by all
 ),
 
-per_la as (
-    select
-        la_code,
-        period,
-        count(*) filter (where report_count >= 4) as children_missing_4_plus,
-        count(*) as children_missing,
-    from reports_in_window
-    group by all
-),
-
 final as (
     select
         'LSCB19' as indicator_code,
-        la_quarters.la_code,
-        la_quarters.period,
-        coalesce(per_la.children_missing_4_plus, 0) as numerator,
-        coalesce(per_la.children_missing, 0) as denominator,
-        -- The 12 months reach before the first period received: counts may be too low.
-        la_quarters.window_start < la_quarters.first_received_start as history_incomplete,
-    from la_quarters
-    left join per_la
-        on la_quarters.la_code = per_la.la_code and la_quarters.period = per_la.period
+        la_code,
+        period,
+        count(*) filter (where report_count >= 4) as numerator,
+        count(*) as denominator,
+    from reports_in_window
+    group by all
 )
 
 select * from final

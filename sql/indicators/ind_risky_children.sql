@@ -1,4 +1,4 @@
--- one row per la_code × period: children aged 10-17 showing risky behaviour (any agency), per 10,000 aged 10-17
+-- one row per la_code × period with a child aged 10-17 showing risky behaviour (any agency), per 10,000 aged 10-17
 with
 
 missing_reports as (
@@ -15,14 +15,6 @@ attendances as (
 
 linkage_keys as (
     select * from int_linkage_keys
-),
-
-la_quarters as (
-    select * from int_la_quarters
-),
-
-population as (
-    select * from int_population_by_quarter
 ),
 
 -- Each agency's risky events of people aged 10-17 at the event, in the record's own LA.
@@ -61,34 +53,18 @@ risky_events as (
 ),
 
 -- One person seen by several agencies counts once: people are counted by linkage key.
-children_at_risk as (
-    select
-        la_quarters.la_code,
-        la_quarters.period,
-        count(distinct linkage_keys.linkage_key) as children_risky,
-    from risky_events
-    inner join linkage_keys
-        on risky_events.agency = linkage_keys.agency and risky_events.source_key = linkage_keys.source_key
-    inner join la_quarters
-        on
-            risky_events.la_code = la_quarters.la_code
-            and risky_events.event_date between la_quarters.period_start and la_quarters.period_end
-    group by all
-),
-
 final as (
     select
         'RISKY_CHILDREN' as indicator_code,
-        la_quarters.la_code,
-        la_quarters.period,
-        coalesce(children_at_risk.children_risky, 0) as numerator,
-        population.persons_10_17 as denominator,
-        false as history_incomplete,
-    from la_quarters
-    left join children_at_risk
-        on la_quarters.la_code = children_at_risk.la_code and la_quarters.period = children_at_risk.period
-    left join population
-        on la_quarters.la_code = population.la_code and la_quarters.period = population.period
+        risky_events.la_code,
+        pmf_period_of(risky_events.event_date) as period,
+        count(distinct linkage_keys.linkage_key) as numerator,
+        -- A rate: the population (indicators.toml) is the denominator.
+        cast(null as bigint) as denominator,
+    from risky_events
+    inner join linkage_keys
+        on risky_events.agency = linkage_keys.agency and risky_events.source_key = linkage_keys.source_key
+    group by all
 )
 
 select * from final

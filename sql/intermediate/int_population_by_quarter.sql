@@ -1,4 +1,4 @@
--- one row per la_code × quarter: the population denominators of the rate indicators
+-- one row per la_code × quarter × age: the population estimate a rate in the quarter is taken over
 with
 
 population as (
@@ -28,12 +28,11 @@ final as (
         chosen_year.la_code,
         chosen_year.period,
         chosen_year.estimate_year as population_year,
-        sum(population.persons) filter (where population.age between 0 and 17)::bigint as persons_0_17,
-        sum(population.persons) filter (where population.age between 10 and 17)::bigint as persons_10_17,
+        population.age,
+        population.persons,
     from chosen_year
     inner join population
         on chosen_year.la_code = population.la_code and chosen_year.estimate_year = population.year
-    group by all
 )
 
 select * from final

@@ -30,8 +30,8 @@ board_values as (
     inner join settings on la_values.la_code = settings.board_la_code
 ),
 
--- Significant = the two 95% intervals do not overlap; intervals that touch overlap (as in
--- work_plan_status). The board LA is not compared with itself.
+-- Significance by the one rule work_plan_status uses too (pmf_significance in sql/macros.sql).
+-- The board LA is not compared with itself.
 compared as (
     select
         la_values.indicator_code,
@@ -46,11 +46,11 @@ compared as (
         settings.board_la_code,
         board_values.value as board_value,
         case
-            when la_values.la_code = settings.board_la_code then null
-            when la_values.value is null or board_values.value is null then null
-            when la_values.ci_lower > board_values.ci_upper then 'significantly higher'
-            when la_values.ci_upper < board_values.ci_lower then 'significantly lower'
-            else 'not significantly different'
+            when la_values.la_code != settings.board_la_code
+                then pmf_significance(
+                    la_values.value, la_values.ci_lower, la_values.ci_upper,
+                    board_values.value, board_values.ci_lower, board_values.ci_upper
+                )
         end as vs_board,
     from la_values
     inner join comparator_areas on la_values.la_code = comparator_areas.la_code

@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_health_ae_attendances
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by attendance_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_health_ae_attendances
 ),
 
 final as (
@@ -26,7 +18,7 @@ final as (
         attendance_reason,
         safeguarding_referral,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_health_treatment_episodes
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by episode_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_health_treatment_episodes
 ),
 
 final as (
@@ -26,7 +18,7 @@ final as (
         cast(discharge_date as date) as discharge_date,
         discharge_reason,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_la_cla_episodes
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by episode_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_la_cla_episodes
 ),
 
 final as (
@@ -29,7 +21,7 @@ final as (
         cast(episode_end_date as date) as episode_end_date,
         reason_episode_ceased,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

@@ -1,17 +1,9 @@
 -- one row per child protection plan (plan_id); the version in the latest period folder wins
 with
 
-source as (
-    select * from raw_la_cp_plans
-),
-
 -- An open plan is re-sent every quarter; the latest copy carries its end date once it ends.
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by plan_id order by _period_start desc, _row_number desc
-    ) = 1
+source as (
+    select * from latest_la_cp_plans
 ),
 
 final as (
@@ -30,7 +22,7 @@ final as (
         initial_category,
         latest_category,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

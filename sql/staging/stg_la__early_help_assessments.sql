@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_la_early_help_assessments
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by assessment_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_la_early_help_assessments
 ),
 
 final as (
@@ -29,7 +21,7 @@ final as (
         neglect_identified,
         factors,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_la_missing_episodes
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by episode_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_la_missing_episodes
 ),
 
 final as (
@@ -28,7 +20,7 @@ final as (
         rhi_accepted,
         cast(rhi_date as date) as rhi_date,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_la_vemt_screenings
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by screening_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_la_vemt_screenings
 ),
 
 final as (
@@ -29,7 +21,7 @@ final as (
         trafficking_concern,
         holistic_plan,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

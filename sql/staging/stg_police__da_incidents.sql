@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_police_da_incidents
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by incident_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_police_da_incidents
 ),
 
 final as (
@@ -24,7 +16,7 @@ final as (
         marac_referral,
         crime_recorded,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

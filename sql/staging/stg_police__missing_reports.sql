@@ -2,15 +2,7 @@
 with
 
 source as (
-    select * from raw_police_missing_reports
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by report_id order by _period_start desc, _row_number desc
-    ) = 1
+    select * from latest_police_missing_reports
 ),
 
 final as (
@@ -28,7 +20,7 @@ final as (
         risk_grading,
         from_care,
         pmf_period_label(_period) as received_period,
-    from latest
+    from source
 )
 
 select * from final

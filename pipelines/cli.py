@@ -297,7 +297,7 @@ def _record_preflight_failure(marts_dir: Path, failure: Exception) -> None:
     """A refresh stopped by its checks is a run too: one line in the run log."""
     from pipelines.preflight import PreflightFailed
     from pipelines.publish import new_run_id
-    from pipelines.refresh import RefreshSummary, append_run_record, run_record
+    from pipelines.runlog import RefreshSummary, append_run_record, run_record
 
     outcome = "rejected" if isinstance(failure, PreflightFailed) and failure.is_input else "failed"
     append_run_record(marts_dir, run_record(RefreshSummary(run_id=new_run_id(), period=""), outcome, str(failure)))

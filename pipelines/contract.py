@@ -18,6 +18,8 @@ CONTRACT_PATH = Path(__file__).with_name("extracts.toml")
 ColumnType = Literal["text", "date", "datetime", "code", "la_code"]
 IdentifierKind = Literal["nhs_number", "person_id", "dob"]
 Source = Literal["la", "police", "health"]
+# How reports and docs name each source, in the order they list them.
+SOURCE_TITLES: dict[Source, str] = {"la": "Local authority (children's social care)", "police": "Police", "health": "Health"}
 
 LA_CODE_PATTERN = r"^E0[6-9][0-9]{6}$"
 # Dates other than a date of birth before this are impossible (contract: "Dates other than dob

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.contract import load_contract
+from pipelines.contract import SOURCE_TITLES, load_contract
 from pipelines.periods import Quarter
 from pipelines.intake import IntakeResult
 
-SOURCES = {"la": "Local authority (children's social care)", "police": "Police", "health": "Health"}
 ROWS_SHOWN_PER_FILE = 200
 
 
@@ -52,7 +51,7 @@ def render_validation_report(result: IntakeResult, period: Quarter | None, data_
         lines.append("")
     if result.warnings:
         lines += ["## Notes", ""] + [f"- {warning}" for warning in result.warnings] + [""]
-    for source, title in SOURCES.items():
+    for source, title in SOURCE_TITLES.items():
         extracts = [name for name, extract in contract.items() if extract.source == source]
         files = quality[quality["extract"].isin(extracts)]
         if files.empty:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.config import PROJECT_ROOT
 from pipelines.contract import EARLIEST_POSSIBLE_DATE, SOURCE_TITLES, Extract, load_contract
 from pipelines.ingest import MISSING_TOKENS
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule, RowRule
 
-EXTRACTS_DOC = Path(__file__).resolve().parents[1] / "docs" / "extracts.md"
+EXTRACTS_DOC = PROJECT_ROOT / "docs" / "extracts.md"
 TYPE_WORDS = {
     "text": "text",
     "date": "date (YYYY-MM-DD or DD/MM/YYYY)",
@@ -105,7 +106,7 @@ def _extract_section(extract: Extract) -> list[str]:
     return [*lines, ""]
 
 
-INDICATORS_DOC = Path(__file__).resolve().parents[1] / "docs" / "indicators.md"
+INDICATORS_DOC = PROJECT_ROOT / "docs" / "indicators.md"
 
 
 def render_indicators_doc() -> str:

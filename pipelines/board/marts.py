@@ -146,7 +146,7 @@ def _run_id(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) -> str
 
 def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsExtract:
     board = settings.board_la_code
-    comparators = [code for code in settings.comparator_la_codes if code != board]
+    comparators = list(settings.other_comparator_la_codes)
     las = [board, *comparators]
     placeholders = ", ".join("?" * len(las))
     with duckdb.connect(str(marts_path), read_only=True) as con:

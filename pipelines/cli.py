@@ -341,16 +341,6 @@ def _server(args: argparse.Namespace) -> int:
         print(f"{args.workers} warm Dask workers at {address}: refreshes validate on them (imports kept between runs).")
     print("Stop them with: pmf server stop  (from the project: .venv/bin/pmf server stop)")
     return EXIT_OK
-    try:
-        url = prefect_api.start_background_server()
-    except prefect_api.ServerError as error:
-        print(f"pmf server start: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(
-        f"Prefect server running in the background at {url.removesuffix('/api')} (its UI shows the refreshes).\n"
-        f"Stop it with: pmf server stop  (from the project: .venv/bin/pmf server stop)"
-    )
-    return EXIT_OK
 
 
 def _suites(args: argparse.Namespace) -> int:

@@ -211,7 +211,6 @@ def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
     summary.rows_received = sum(r.rows_received for r in result.files)
     summary.rows_staged = sum(r.rows_staged for r in result.files)
     summary.rows_quarantined = sum(r.rows_quarantined for r in result.files)
-    summary.warnings = result.warnings
     combined = hashlib.sha256("\n".join(sorted(f"{r.file_name} {r.sha256}" for r in result.files)).encode())
     summary.inputs_sha256 = combined.hexdigest()
 

@@ -28,7 +28,6 @@ class RefreshSummary:
     indicator_rows: int = 0
     indicator_values_available: int = 0
     outputs: list[Path] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     inputs_sha256: str = ""
     started_at: float = field(default_factory=time.time)
 

@@ -76,14 +76,6 @@ class MartsExtract:
     def has_spc(self) -> bool:
         return "indicator_spc" not in self.missing
 
-    @property
-    def has_benchmark(self) -> bool:
-        return "indicator_benchmark" not in self.missing
-
-    @property
-    def has_revisions(self) -> bool:
-        return "indicator_revisions" not in self.missing
-
     def has_status_column(self, column: str) -> bool:
         return f"work_plan_status.{column}" not in self.missing
 

@@ -8,9 +8,10 @@ raw tables and data quality → reference data → staging/linkage/indicator SQL
 → board workbook → validation report (the Data Docs built beside the SQL) → seal → publish (one
 switch) → kept state pruned → run log.
 
-``run_refresh`` runs each stage through ``step`` (by default a plain call): ``flows.py`` passes
-one that runs each stage as a Prefect task, and nothing else. Tests call ``run_refresh``, or any
-stage, directly.
+``run_refresh`` runs each stage through ``step`` (by default a plain call) and intake's batches
+through ``run_batches`` (by default one after another, here); ``flows.py`` passes ones that make
+each stage a Prefect task and send the batches to its task runner. Tests call ``run_refresh``,
+or any stage, directly.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def build_outputs(
     run's record (as its ``refresh_log`` row has it)."""
     con = open_build_connection(build)
     try:
-        data_docs = submit(build_data_docs, result.validation_files, build.reports_dir / "data-docs", build.run_id)
+        site = build.reports_dir / "data-docs"
+        data_docs = submit(build_data_docs, result.validation_files, site, build.run_id)  # beside the SQL
         step(write_intake_tables, con, result)
         step(load_reference, con, settings)
         step(run_sql_models, con, progress)

@@ -131,7 +131,7 @@ def _run_id(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) -> str
     if "built_by_run_id" in columns.get("build_info", set()):
         return con.execute("select any_value(built_by_run_id) from build_info").fetchone()[0] or ""
     if "run_id" in columns.get("refresh_log", set()):
-        row = con.execute("select run_id from refresh_log order by finished_at desc limit 1").fetchone()
+        row = con.execute("select run_id from refresh_log order by finished_at desc, run_id desc limit 1").fetchone()
         return row[0] if row else ""
     return ""
 

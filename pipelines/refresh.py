@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -33,7 +32,7 @@ from pipelines import __version__, benchmark, datadocs, leadforms, models, prefl
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.intake import IntakeResult, RunBatches, load_raw_tables, run_in_process, validate_all
-from pipelines.keptstate import KeptState
+from pipelines.keptstate import KeptState, read_json
 from pipelines.periods import Quarter
 from pipelines.publish import (
     MARTS_FILE, Build, close_build_connection, discard, export_parquet, open_build_connection, publish, refresh_lock,
@@ -232,7 +231,7 @@ def reject(result: IntakeResult, marts_dir: Path, period: Quarter | None, progre
 def build_data_docs(validation_files: list[Path], site_dir: Path, run_id: str) -> Path:
     """The run's GX Data Docs (``reports/data-docs/``) from the kept, masked validation results.
     A task of its own, so that it runs on a worker beside the SQL (GX costs ~5 s to import)."""
-    results = [result for path in validation_files for result in json.loads(path.read_text(encoding="utf-8"))]
+    results = [result for path in validation_files for result in read_json(path)]
     return datadocs.build_site(results, site_dir, run_name=f"pmf-refresh-{run_id}")
 
 

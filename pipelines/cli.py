@@ -297,7 +297,7 @@ def _record_preflight_failure(marts_dir: Path, failure: Exception) -> None:
     """A refresh stopped by its checks is a run too: one line in the run log."""
     from pipelines.preflight import PreflightFailed
     from pipelines.publish import new_run_id
-    from pipelines.refresh import RefreshSummary, append_run_record, run_record
+    from pipelines.runlog import RefreshSummary, append_run_record, run_record
 
     outcome = "rejected" if isinstance(failure, PreflightFailed) and failure.is_input else "failed"
     append_run_record(marts_dir, run_record(RefreshSummary(run_id=new_run_id(), period=""), outcome, str(failure)))
@@ -340,16 +340,6 @@ def _server(args: argparse.Namespace) -> int:
     if address:
         print(f"{args.workers} warm Dask workers at {address}: refreshes validate on them (imports kept between runs).")
     print("Stop them with: pmf server stop  (from the project: .venv/bin/pmf server stop)")
-    return EXIT_OK
-    try:
-        url = prefect_api.start_background_server()
-    except prefect_api.ServerError as error:
-        print(f"pmf server start: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(
-        f"Prefect server running in the background at {url.removesuffix('/api')} (its UI shows the refreshes).\n"
-        f"Stop it with: pmf server stop  (from the project: .venv/bin/pmf server stop)"
-    )
     return EXIT_OK
 
 

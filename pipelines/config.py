@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipelines.periods import Quarter
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the repository: sql/, docs/ and data/ are found from it
 CONFIG_FILE = PROJECT_ROOT / "pmf.toml"
 
 # The four Tees LAs by ONS code, the board's own first: the one place their codes and names are

@@ -18,6 +18,8 @@ CONTRACT_PATH = Path(__file__).with_name("extracts.toml")
 ColumnType = Literal["text", "date", "datetime", "code", "la_code"]
 IdentifierKind = Literal["nhs_number", "person_id", "dob"]
 Source = Literal["la", "police", "health"]
+# How reports and docs name each source, in the order they list them.
+SOURCE_TITLES: dict[Source, str] = {"la": "Local authority (children's social care)", "police": "Police", "health": "Health"}
 
 LA_CODE_PATTERN = r"^E0[6-9][0-9]{6}$"
 # Dates other than a date of birth before this are impossible (contract: "Dates other than dob
@@ -65,7 +67,6 @@ class Extract(BaseModel):
     columns: tuple[Column, ...]
     event_date: str | None = None
     dob_compared_with: str | None = None
-    person_id: str | None = None
     unborn_days: int = 0
     parent: ParentLink | None = None
     note: str = ""
@@ -75,7 +76,7 @@ class Extract(BaseModel):
         names = {column.name for column in self.columns}
         if len(names) != len(self.columns):
             raise ValueError(f"{self.name}: duplicate column names")
-        referenced = [*self.key, self.event_date, self.dob_compared_with, self.person_id]
+        referenced = [*self.key, self.event_date, self.dob_compared_with]
         referenced += [c.not_before for c in self.columns] + [c.required_when for c in self.columns]
         missing = sorted({ref for ref in referenced if ref and ref not in names})
         if missing:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.contract import EARLIEST_POSSIBLE_DATE, Extract, load_contract
+from pipelines.config import PROJECT_ROOT
+from pipelines.contract import EARLIEST_POSSIBLE_DATE, SOURCE_TITLES, Extract, load_contract
 from pipelines.ingest import MISSING_TOKENS
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule, RowRule
 
-EXTRACTS_DOC = Path(__file__).resolve().parents[1] / "docs" / "extracts.md"
-SOURCES = {"la": "Local authority (children's social care)", "police": "Police", "health": "Health"}
+EXTRACTS_DOC = PROJECT_ROOT / "docs" / "extracts.md"
 TYPE_WORDS = {
     "text": "text",
     "date": "date (YYYY-MM-DD or DD/MM/YYYY)",
@@ -60,7 +60,7 @@ def render_extracts_doc() -> str:
         "",
     ]
     contract = load_contract()
-    for source, title in SOURCES.items():
+    for source, title in SOURCE_TITLES.items():
         lines += [f"## {title}", ""]
         for extract in (e for e in contract.values() if e.source == source):
             lines += _extract_section(extract)
@@ -106,7 +106,7 @@ def _extract_section(extract: Extract) -> list[str]:
     return [*lines, ""]
 
 
-INDICATORS_DOC = Path(__file__).resolve().parents[1] / "docs" / "indicators.md"
+INDICATORS_DOC = PROJECT_ROOT / "docs" / "indicators.md"
 
 
 def render_indicators_doc() -> str:

@@ -1,4 +1,5 @@
-"""The quarterly refresh as a Prefect flow: one task per stage, each a call to ``refresh.py``.
+"""The quarterly refresh as a Prefect flow: ``refresh.run_refresh``, the pipeline, with a ``step``
+that runs each of its stages as a Prefect task (``STAGE_TASKS``: the names the UI shows).
 
 The per-file read-and-validate work is a task per batch of submissions (``intake.validate_batch``),
 submitted to the flow's task runner: local processes (``--workers N``), or an existing Dask
@@ -11,49 +12,73 @@ Prefect needs an API: the server at ``PREFECT_API_URL``, else the background ser
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from collections.abc import Iterator
-
+import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from pipelines import intake, preflight, refresh
+from pipelines import intake, publish, refresh, rerun
 from pipelines.config import Settings
-from pipelines.keptstate import KeptState
-from pipelines.publish import discard, publish, refresh_lock, start_build
-from pipelines.refresh import RefreshSummary
+from pipelines.runlog import RefreshSummary
 
 _task = task(cache_policy=NO_CACHE, persist_result=False, retries=0)
 
 validate_task = _task(intake.validate_batch, name="read and validate")
-write_intake_task = _task(refresh.write_intake_tables, name="record data quality")
-reference_task = _task(refresh.load_reference, name="load reference data")
-models_task = _task(refresh.run_sql_models, name="stage, link and count (SQL)")
-indicators_task = _task(refresh.run_indicators, name="indicator values and intervals")
-spc_task = _task(refresh.run_spc, name="statistical process control")
-benchmark_task = _task(refresh.run_benchmark, name="comparison with the Tees figure")
-revisions_task = _task(refresh.run_revisions, name="revised figures")
-status_task = _task(refresh.run_work_plan_status, name="work-plan status")
-marts_task = _task(refresh.finish_marts, name="build marts")
-def write_workbook(marts_path: Path, out: Path, *, period, settings: Settings) -> Path:
-    from pipelines import board  # openpyxl is imported only by a refresh that writes a workbook
+# Every stage ``refresh.run_refresh`` runs through its ``step``, as the task the Prefect UI shows.
+STAGE_TASKS = {
+    stage: _task(stage, name=name)
+    for stage, name in [
+        (refresh.write_intake_tables, "record data quality"),
+        (refresh.load_reference, "load reference data"),
+        (refresh.run_sql_models, "stage, link and count (SQL)"),
+        (refresh.run_indicators, "indicator values and intervals"),
+        (refresh.run_spc, "statistical process control"),
+        (refresh.run_benchmark, "comparison with the Tees figure"),
+        (refresh.run_revisions, "revised figures"),
+        (refresh.run_work_plan_status, "work-plan status"),
+        (refresh.finish_marts, "build marts"),
+        (refresh.write_board_workbook, "board workbook"),
+        (refresh.write_success_report, "validation report"),
+        (refresh.build_data_docs, "validation site (Data Docs)"),
+        (refresh.seal_release, "seal release"),
+        (publish.publish, "publish"),
+        (rerun.republish_unchanged, "re-publish unchanged outputs"),
+    ]
+}
+# Prefect would otherwise walk every field of the intake result (2,000 file reports) and of the
+# values frame for futures, once a task: ~3 s a refresh on the 30-LA world.
+_QUOTED = (intake.IntakeResult, pd.DataFrame)
 
-    return board.write_workbook(marts_path, out, period=period, settings=settings)
+
+def run_as_task(stage: Callable, /, *args: Any, **kwargs: Any) -> Any:
+    """``run_refresh``'s ``step``: the stage as its task, run here, in the flow's process, with its
+    big parameters quoted (``_QUOTED``)."""
+    return _stage_task(stage)(*map(_quoted, args), **{name: _quoted(value) for name, value in kwargs.items()})
 
 
-workbook_task = _task(write_workbook, name="board workbook")
-report_task = _task(refresh.write_success_report, name="validation report")
-data_docs_task = _task(refresh.build_data_docs, name="validation site (Data Docs)")
-seal_task = _task(refresh.seal_release, name="seal release")
-publish_task = _task(publish, name="publish")
-republish_task = _task(refresh.republish_unchanged, name="re-publish unchanged outputs")
+def _quoted(value: Any) -> Any:
+    return quote(value) if isinstance(value, _QUOTED) else value
+
+
+def submit_as_task(stage: Callable, /, *args: Any, **kwargs: Any) -> PrefectFuture:
+    """``run_refresh``'s ``submit``: the stage as its task on the flow's task runner (a worker), while
+    the flow goes on. Nothing quoted: a task submitted to Dask would receive the quote itself, unopened."""
+    return _stage_task(stage).submit(*args, **kwargs)
+
+
+def _stage_task(stage: Callable):
+    try:
+        return STAGE_TASKS[stage]
+    except KeyError:
+        raise KeyError(f"refresh stage {stage.__qualname__} has no Prefect task: name it in flows.STAGE_TASKS") from None
 
 
 def task_runner(workers: int, dask_address: str | None = None) -> TaskRunner:
@@ -117,74 +142,13 @@ def quarterly_refresh(
     workers: int = 1,
     rebuild: bool = False,
 ) -> RefreshSummary:
-    """ingest → validate → stage → indicators → work-plan status → publish marts → board workbook."""
-    progress = refresh.progress
-    state = KeptState.beside(marts_dir)
-    preflight.check_run(settings, raw_dir, period)  # before any extract is read
-    with refresh_lock(marts_dir):
-        build = start_build(marts_dir)
-        summary = RefreshSummary(run_id=build.run_id, period="")
-        con = None
-        try:
-            result = refresh.run_intake(raw_dir, settings, progress, state=state, run_batches=on_task_runner, workers=workers)
-            chosen = refresh.choose_period(period, result.periods)
-            summary.period = chosen.label
-            refresh.summarise(result, summary)
-            if result.rejected:
-                refresh.reject(result, marts_dir, chosen, progress)
-            fingerprint = refresh.outputs_fingerprint(result, settings, chosen)
-            previous_run_id = None if rebuild else refresh.unchanged_since(state, marts_dir, fingerprint)
-            if previous_run_id:
-                refresh.count_indicator_values(marts_dir, summary)
-                record = refresh.run_record(summary, "published")
-                republish_task(build, marts_dir, record, previous_run_id, progress)
-            else:
-                con = refresh.open_build_connection(build)
-                record = _build_outputs(con, build, result, chosen, marts_dir, settings, summary, progress)
-            record = seal_task(build, summary, record)
-            summary.outputs = publish_task(build, keep_releases=settings.keep_releases)
-            state.mark_published(build.run_id, fingerprint)
-            state.prune(keep={*result.entries, *result.kept_files})
-            refresh.append_run_record(marts_dir, record)
-            _publish_artifact(summary)
-            return summary
-        except refresh.InputRejected as rejection:
-            refresh.append_run_record(marts_dir, refresh.run_record(summary, "rejected", str(rejection)))
-            raise
-        except BaseException as error:  # killed (KeyboardInterrupt) or failed: record it, then re-raise
-            refresh.append_run_record(marts_dir, refresh.run_record(summary, "failed", f"{type(error).__name__}: {error}"))
-            raise
-        finally:
-            if con is not None:
-                with contextlib.suppress(Exception):
-                    con.close()
-            discard(build)
-
-
-def _build_outputs(con, build, result, chosen, marts_dir: Path, settings: Settings, summary: RefreshSummary, progress) -> dict:
-    """staging SQL → indicators → work-plan status → marts → workbook → report, into the build."""
-    # quote(): Prefect would otherwise walk every field of the intake result (2,000 file reports)
-    # and of the values frame for futures, once a task: ~3 s a refresh on the 30-LA world. (Only
-    # for tasks run here: a task submitted to Dask receives the quote itself, unopened.)
-    data_docs = data_docs_task.submit(result.validation_files, build.reports_dir / "data-docs", build.run_id)  # beside the SQL
-    write_intake_task(con, quote(result))
-    reference_task(con, settings)
-    models_task(con, progress)
-    values = indicators_task(con, quote(result), progress)
-    summary.indicator_rows = len(values)
-    summary.indicator_values_available = int(values["value"].notna().sum())
-    spc_task(con, quote(values), chosen, progress)
-    benchmark_task(con, quote(values), settings, progress)
-    revisions_task(con, quote(values), build, chosen, settings, progress)
-    status_task(con, settings, progress)
-    record = refresh.run_record(summary, "published")
-    refresh.write_refresh_log(con, marts_dir, record)
-    marts_task(con, build, progress)  # closes the connection
-    out = build.board_dir / f"HSCB-PMF-{chosen.folder_id}.xlsx"
-    progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {chosen.label}")
-    workbook_task(build.marts_path, out, period=chosen, settings=settings)
-    report_task(quote(result), build, chosen, data_docs.result())
-    return record
+    """``refresh.run_refresh``, each stage a task, the read-and-validate batches on the flow's task runner."""
+    summary = refresh.run_refresh(
+        raw_dir, marts_dir, settings, period=period, workers=workers, rebuild=rebuild,
+        run_batches=on_task_runner, step=run_as_task, submit=submit_as_task,
+    )
+    _publish_artifact(summary)
+    return summary
 
 
 def _publish_artifact(summary: RefreshSummary) -> None:

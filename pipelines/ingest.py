@@ -31,7 +31,7 @@ from pipelines.rules import FileRule
 MISSING_TOKENS = frozenset({"", "NULL", "N/A", "NA", "-"})
 _FILE_NAME = re.compile(r"^(?P<extract>[a-z0-9_]+?)(?:--(?P<label>[^/\\]+?))?\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
 # Dates the contract accepts (ISO or UK, optional time). Named groups, so that the same patterns
-# serve Python's ``re`` and pyarrow's RE2 (see ``normalise_dates``).
+# serve Python's ``re`` and pyarrow's RE2 (see ``_normalise_date_array``).
 _ISO_PATTERN = r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
 _UK_PATTERN = r"^(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})(?: (?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$"
 _ISO = re.compile(_ISO_PATTERN)
@@ -280,7 +280,7 @@ def normalise_values(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame:
 
     Columns come back as pandas ``str`` (missing = NaN). The work is done with pyarrow compute
     kernels on whole columns (the same kernels pandas' ``.str`` methods use for this dtype), so it
-    costs little per row and little per call; see ``normalise_dates`` for the regex parts.
+    costs little per row and little per call; see ``_normalise_date_array`` for the regex parts.
     """
     out = {}
     for column in extract.columns:
@@ -295,14 +295,6 @@ def normalise_values(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame:
             text = _normalise_date_array(text, with_time=column.type == "datetime")
         out[column.name] = _str_series(text, frame.index)
     return pd.DataFrame(out, index=frame.index)
-
-
-def normalise_dates(text: pd.Series, *, with_time: bool) -> pd.Series:
-    """ISO or UK (never US) dates, optional ``HH:MM[:SS]``, to ISO text; other text unchanged.
-
-    Whether the date exists (31 February) is validation's question, not this function's.
-    """
-    return _str_series(_normalise_date_array(_arrow_text(text), with_time=with_time), text.index)
 
 
 _MISSING_TOKENS = pa.array(sorted(MISSING_TOKENS), type=pa.large_string())
@@ -346,7 +338,9 @@ def _without_whitespace(values: pa.Array) -> pa.Array:
 
 
 def _normalise_date_array(values: pa.Array, *, with_time: bool) -> pa.Array:
-    """``normalise_dates`` on a pyarrow array: RE2 for printable ASCII, Python's re for the rest."""
+    """ISO or UK (never US) dates, optional ``HH:MM[:SS]``, to ISO text; other text unchanged.
+    RE2 for printable ASCII, Python's re for the rest. Whether the date exists (31 February) is
+    validation's question, not this function's."""
     iso, uk = pc.extract_regex(values, _ISO_PATTERN), pc.extract_regex(values, _UK_PATTERN)
     is_iso = pc.is_valid(iso)
     recognised = pc.or_(is_iso, pc.is_valid(uk))
@@ -366,7 +360,7 @@ def _normalise_date_array(values: pa.Array, *, with_time: bool) -> pa.Array:
 
 
 def _date_text(value: str, with_time: bool) -> str:
-    """One value as ``normalise_dates`` defines it, with Python's re."""
+    """One value as ``_normalise_date_array`` defines it, with Python's re."""
     match = _ISO.match(value) or _UK.match(value)
     if match is None:
         return value

@@ -43,13 +43,13 @@ from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, di
 from pipelines.keptstate import KeptState, code_fingerprint, digest_of, frame_digest, read_json, write_json, write_parquet
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
-from pipelines.validate import ChunkOutcome, ParentLookup, SubmissionState, suite_path, take_validation_results, validate_chunks
+from pipelines.validate import CHUNK_QUARANTINE_COLUMNS, ChunkOutcome, ParentLookup, SubmissionState, suite_path, take_validation_results, validate_chunks
 
 log = logging.getLogger(__name__)
 
 IMPORTED_CODE = code_fingerprint()  # the intake code this process runs (a warm worker may outlive a checkout)
 
-QUARANTINE_COLUMNS = ["period", "extract", "file_name", "row_number", "column_name", "value", "rule", "message"]
+QUARANTINE_COLUMNS = ["period", "extract", "file_name", *CHUNK_QUARANTINE_COLUMNS]  # the published quarantine table's
 _QUARANTINE_SCHEMA = pa.schema(
     [(name, pa.int64() if name == "row_number" else pa.large_string()) for name in QUARANTINE_COLUMNS]
 )

@@ -53,7 +53,6 @@ COLUMNS = {  # table column label -> what it holds
     "Commentary": "commentary",
 }
 EDITABLE = ("RAG", "Commentary")
-PROTECTED = ("Plan", "Section", "What the plan says", "Due")
 
 _UNLOCKED = Protection(locked=False)
 _EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.config import PROJECT_ROOT
 from pipelines.contract import Extract, load_contract
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+SQL_DIR = PROJECT_ROOT / "sql"
 LAYERS = ("staging", "intermediate", "indicators", "marts")
 PUBLISHED_LAYERS = ("staging", "marts")
 

@@ -1,34 +1,64 @@
-"""The quarterly refresh as a sequence of plain functions (the Prefect flow in ``flows.py`` wraps
-each in a task). Read top to bottom, this module *is* the pipeline:
+"""The quarterly refresh as one sequence of plain functions. Read top to bottom, this module *is*
+the pipeline (``run_refresh``, then each stage in the order it runs):
 
-intake (ingest + validate + load raw) → staging/intermediate/indicator SQL → indicator values
-→ work-plan status → marts (comments, Parquet) → board workbook → seal → publish (one switch).
+preflight → lock → intake (ingest + validate on workers, reusing the kept state) → board period
+→ rejected input stops here → nothing changed? re-publish (``rerun.py``) → else build every output:
+raw tables and data quality → reference data → staging/linkage/indicator SQL → indicator values
+→ SPC → benchmark → revisions → work-plan status → ``refresh_log`` → marts (comments, Parquet)
+→ board workbook → validation report (the Data Docs built beside the SQL) → seal → publish (one
+switch) → kept state pruned → run log.
+
+``run_refresh`` runs each stage through ``step`` (by default a plain call) and intake's batches
+through ``run_batches`` (by default one after another, here); ``flows.py`` passes ones that make
+each stage a Prefect task and send the batches to its task runner. Tests call ``run_refresh``,
+or any stage, directly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import logging
-import time
-from datetime import UTC, datetime
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from pipelines import __version__, benchmark, datadocs, leadforms, models, pseudonymise, report, revisions, spc
+from pipelines import __version__, benchmark, datadocs, leadforms, models, preflight, pseudonymise, report, rerun, revisions, spc
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
-from pipelines.periods import Quarter
-from pipelines.publish import MARTS_FILE, Build, close_build_connection, copy_published, export_parquet, open_build_connection, write_manifest
 from pipelines.intake import IntakeResult, RunBatches, load_raw_tables, run_in_process, validate_all
-from pipelines.keptstate import KeptState
+from pipelines.keptstate import KeptState, read_json
+from pipelines.periods import Quarter
+from pipelines.publish import (
+    MARTS_FILE, Build, close_build_connection, discard, export_parquet, open_build_connection, publish, refresh_lock,
+    start_build, write_manifest,
+)
+from pipelines.runlog import RefreshSummary, append_run_record, refresh_log_frame, run_record
 
 log = logging.getLogger("pmf")
 Progress = Callable[[str], None]
+# How a stage is run: ``step(stage, *args, **kwargs)`` returns ``stage(*args, **kwargs)``;
+# ``submit`` likewise, but returns something whose ``.result()`` is that (it may run elsewhere
+# while the refresh goes on).
+Step = Callable[..., Any]
+Submit = Callable[..., Any]
+
+
+def call(stage: Callable, /, *args: Any, **kwargs: Any) -> Any:
+    """The plain ``step``: the stage, called here and now."""
+    return stage(*args, **kwargs)
+
+
+def call_now(stage: Callable, /, *args: Any, **kwargs: Any) -> Future:
+    """The plain ``submit``: the stage, called here and now, its result kept for ``.result()``."""
+    future: Future = Future()
+    future.set_result(stage(*args, **kwargs))
+    return future
 
 
 def progress(message: str) -> None:
@@ -45,50 +75,101 @@ class InputRejected(Exception):
         self.report_path = report_path
 
 
-@dataclass
-class RefreshSummary:
-    run_id: str
-    period: str
-    files_read: int = 0
-    files_rejected: int = 0
-    rows_received: int = 0
-    rows_staged: int = 0
-    rows_quarantined: int = 0
-    indicator_rows: int = 0
-    indicator_values_available: int = 0
-    outputs: list[Path] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    inputs_sha256: str = ""
-    started_at: float = field(default_factory=time.time)
+def run_refresh(
+    raw_dir: Path,
+    marts_dir: Path,
+    settings: Settings,
+    *,
+    period: str | None = None,
+    workers: int = 1,
+    rebuild: bool = False,
+    run_batches: RunBatches = run_in_process,
+    step: Step = call,
+    submit: Submit = call_now,
+) -> RefreshSummary:
+    """The quarterly refresh of ``marts_dir`` from the period folders in ``raw_dir``.
 
-    def lines(self) -> list[str]:
-        return [
-            f"Refresh {self.run_id} for {self.period}: done in {time.time() - self.started_at:.1f} s",
-            f"  files read:        {self.files_read} ({self.files_rejected} rejected)",
-            f"  rows received:     {self.rows_received}",
-            f"  rows staged:       {self.rows_staged}",
-            f"  rows quarantined:  {self.rows_quarantined}",
-            f"  indicator values:  {self.indicator_values_available} of {self.indicator_rows} available "
-            f"(indicator x LA x quarter)",
-            "  outputs:",
-            *[f"    {path}" for path in self.outputs],
-        ]
+    One refresh at a time per marts folder (a lock). Everything is built beside the published
+    outputs and published in one switch, so a refresh that is rejected, fails or is killed
+    leaves the previous outputs whole; every run, those included, is a line of the run log.
+    ``rebuild`` builds everything even when nothing changed since the last publish.
+    ``run_batches`` is where intake's read-and-validate batches run (``workers`` of them at
+    once); ``step`` and ``submit`` how each stage runs (see ``Step``).
+    """
+    state = KeptState.beside(marts_dir)
+    preflight.check_run(settings, raw_dir, period)  # before any extract is read
+    with refresh_lock(marts_dir):
+        build = start_build(marts_dir)
+        summary = RefreshSummary(run_id=build.run_id, period="")
+        try:
+            result = run_intake(raw_dir, settings, progress, state=state, run_batches=run_batches, workers=workers)
+            chosen = choose_period(period, result.periods)
+            summary.period = chosen.label
+            summarise(result, summary)
+            if result.rejected:
+                reject(result, marts_dir, chosen, progress)
+            fingerprint = rerun.outputs_fingerprint(result, settings, chosen)
+            previous_run_id = None if rebuild else rerun.unchanged_since(state, marts_dir, fingerprint)
+            if previous_run_id:
+                rerun.count_indicator_values(marts_dir, summary)
+                record = run_record(summary, "published")
+                step(rerun.republish_unchanged, build, marts_dir, record, previous_run_id, progress)
+            else:
+                record = build_outputs(build, result, chosen, settings, summary, step=step, submit=submit)
+            record = step(seal_release, build, summary, record)
+            summary.outputs = step(publish, build, keep_releases=settings.keep_releases)
+            state.mark_published(build.run_id, fingerprint)
+            state.prune(keep={*result.entries, *result.kept_files})
+            append_run_record(marts_dir, record)
+            return summary
+        except InputRejected as rejection:
+            append_run_record(marts_dir, run_record(summary, "rejected", str(rejection)))
+            raise
+        except BaseException as error:  # killed (KeyboardInterrupt) or failed: record it, then re-raise
+            append_run_record(marts_dir, run_record(summary, "failed", f"{type(error).__name__}: {error}"))
+            raise
+        finally:
+            discard(build)
 
 
-def choose_period(requested: str | None, periods: list[Quarter]) -> Quarter:
-    """The board pack's quarter: as requested (must have a folder), else the latest folder."""
-    if not periods:
-        raise InputRejected("no period folders (like 2018-19-Q3) found in the raw directory")
-    if requested is None:
-        return max(periods)
+def build_outputs(
+    build: Build,
+    result: IntakeResult,
+    period: Quarter,
+    settings: Settings,
+    summary: RefreshSummary,
+    *,
+    step: Step = call,
+    submit: Submit = call_now,
+) -> dict:
+    """Every output, into the build: the marts, the board workbook and the reports. Returns this
+    run's record (as its ``refresh_log`` row has it)."""
+    con = open_build_connection(build)
     try:
-        period = Quarter.parse(requested)
-    except ValueError as error:
-        raise InputRejected(str(error)) from None
-    if period not in periods:
-        raise InputRejected(f"--period {period.label}: there is no folder {period.folder_id} in the raw directory")
-    return period
+        site = build.reports_dir / "data-docs"
+        data_docs = submit(build_data_docs, result.validation_files, site, build.run_id)  # beside the SQL
+        step(write_intake_tables, con, result)
+        step(load_reference, con, settings)
+        step(run_sql_models, con, progress)
+        values = step(run_indicators, con, result, progress)
+        summary.indicator_rows = len(values)
+        summary.indicator_values_available = int(values["value"].notna().sum())
+        step(run_spc, con, values, period, progress)
+        step(run_benchmark, con, values, settings, progress)
+        step(run_revisions, con, values, build, period, settings, progress)
+        step(run_work_plan_status, con, settings, progress)
+        record = run_record(summary, "published")
+        write_refresh_log(con, build.marts_dir, record)
+        step(finish_marts, con, build, progress)  # closes the connection
+    finally:
+        with contextlib.suppress(Exception):
+            con.close()  # after a failure (closing twice is harmless)
+    step(write_board_workbook, build, period, settings, progress)
+    step(write_success_report, result, build, period, data_docs.result())
+    return record
 
+
+# --------------------------------------------------------------------------- the stages, in order
 
 def run_intake(
     raw_dir: Path,
@@ -107,6 +188,51 @@ def run_intake(
     for warning in result.warnings:
         progress(f"  note: {warning}")
     return result
+
+
+def choose_period(requested: str | None, periods: list[Quarter]) -> Quarter:
+    """The board pack's quarter: as requested (must have a folder), else the latest folder."""
+    if not periods:
+        raise InputRejected("no period folders (like 2018-19-Q3) found in the raw directory")
+    if requested is None:
+        return max(periods)
+    try:
+        period = Quarter.parse(requested)
+    except ValueError as error:
+        raise InputRejected(str(error)) from None
+    if period not in periods:
+        raise InputRejected(f"--period {period.label}: there is no folder {period.folder_id} in the raw directory")
+    return period
+
+
+def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
+    """The summary's counts of files and rows, and one sha256 over every input file."""
+    summary.files_read = len(result.files)
+    summary.files_rejected = len(result.rejected)
+    summary.rows_received = sum(r.rows_received for r in result.files)
+    summary.rows_staged = sum(r.rows_staged for r in result.files)
+    summary.rows_quarantined = sum(r.rows_quarantined for r in result.files)
+    combined = hashlib.sha256("\n".join(sorted(f"{r.file_name} {r.sha256}" for r in result.files)).encode())
+    summary.inputs_sha256 = combined.hexdigest()
+
+
+REJECTED_DIR = "rejected"
+
+
+def reject(result: IntakeResult, marts_dir: Path, period: Quarter | None, progress: Progress) -> None:
+    """Write the validation report to ``<marts-dir>/rejected/`` and stop: nothing is published
+    (the published ``reports/`` belong to the published refresh)."""
+    path = report.write_validation_report(result, marts_dir / REJECTED_DIR, period)
+    lines = [f"{len(result.rejected)} file(s) rejected; nothing was published. Validation report: {path}"]
+    lines += [f"  {r.file_name}: {r.message}" for r in result.rejected]
+    raise InputRejected("\n".join(lines), path)
+
+
+def build_data_docs(validation_files: list[Path], site_dir: Path, run_id: str) -> Path:
+    """The run's GX Data Docs (``reports/data-docs/``) from the kept, masked validation results.
+    A task of its own, so that it runs on a worker beside the SQL (GX costs ~5 s to import)."""
+    results = [result for path in validation_files for result in read_json(path)]
+    return datadocs.build_site(results, site_dir, run_name=f"pmf-refresh-{run_id}")
 
 
 def write_intake_tables(con: duckdb.DuckDBPyConnection, result: IntakeResult) -> None:
@@ -239,16 +365,9 @@ def run_work_plan_status(con: duckdb.DuckDBPyConnection, settings: Settings, pro
     progress(f"Work-plan status: {lines} plan lines, {statuses} line x indicator x LA x quarter statuses")
 
 
-def build_data_docs(validation_files: list[Path], site_dir: Path, run_id: str) -> Path:
-    """The run's GX Data Docs (``reports/data-docs/``) from the kept, masked validation results.
-    A task of its own, so that it runs on a worker beside the SQL (GX costs ~5 s to import)."""
-    results = [result for path in validation_files for result in json.loads(path.read_text(encoding="utf-8"))]
-    return datadocs.build_site(results, site_dir, run_name=f"pmf-refresh-{run_id}")
-
-
-def write_success_report(result: IntakeResult, build: Build, period: Quarter, data_docs: Path | None = None) -> Path:
-    """The validation report, linking the Data Docs beside it."""
-    return report.write_validation_report(result, build.reports_dir, period, data_docs=data_docs)
+def write_refresh_log(con: duckdb.DuckDBPyConnection, marts_dir: Path, current: dict) -> None:
+    """``refresh_log``: every earlier run from the run log, plus this one (as published)."""
+    _write_table(con, "marts.main.refresh_log", refresh_log_frame(marts_dir, current))
 
 
 def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progress) -> list[str]:
@@ -266,131 +385,18 @@ def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progres
     return tables
 
 
-# --------------------------------------------------------------------------- nothing changed?
+def write_board_workbook(build: Build, period: Quarter, settings: Settings, progress: Progress) -> Path:
+    """The board workbook (``pipelines/board/``), from the finished marts."""
+    from pipelines import board  # openpyxl is imported only by a refresh that writes a workbook
 
-_OUTPUT_CODE = ("pipelines", "sql", "expectations")
-_OUTPUT_LIBRARIES = ("duckdb", "openpyxl", "pandas", "pyarrow", "scipy", "great_expectations", "python-calamine")
-
-
-def outputs_fingerprint(result: IntakeResult, settings: Settings, period: Quarter) -> str:
-    """Everything the published outputs depend on, but for the run's id and times: the validated
-    submissions (their files' bytes), the reference files, the settings, the board period, the
-    code and library versions, and the pseudonymisation key (by a keyed hash, never the key)."""
-    import hmac
-    import importlib.metadata
-
-    digest = hashlib.sha256()
-    root = Path(__file__).resolve().parents[1]
-    for folder in _OUTPUT_CODE:
-        for path in sorted((root / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    for path in sorted(settings.reference_dir.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(settings.reference_dir)).encode() + b"\0" + path.read_bytes())
-    for library in _OUTPUT_LIBRARIES:
-        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
-    digest.update(json.dumps([e.name for e in result.entries]).encode())
-    digest.update(settings.model_dump_json().encode() + period.label.encode() + __version__.encode())
-    digest.update(hmac.new(pseudonymise.load_key(), b"pmf outputs fingerprint", hashlib.sha256).digest())
-    return digest.hexdigest()
+    progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {period.label}")
+    out = build.board_dir / f"HSCB-PMF-{period.folder_id}.xlsx"
+    return board.write_workbook(build.marts_path, out, period=period, settings=settings)
 
 
-def unchanged_since(state: KeptState, marts_dir: Path, fingerprint: str) -> str | None:
-    """The run id of the published refresh whose outputs this one would reproduce exactly, if any.
-
-    Its outputs can be re-published as they are when they were made from the same everything
-    (``outputs_fingerprint``), are still the published ones, and list no revisions (a rerun's
-    revisions against them are none: re-publishing theirs would repeat stale ``r`` markers).
-    """
-    published = state.published()
-    marts = marts_dir / "pmf.duckdb"
-    if not published or published.get("fingerprint") != fingerprint or not marts.exists():
-        return None
-    try:
-        with duckdb.connect(str(marts), read_only=True) as con:
-            latest = con.execute(
-                "select run_id from refresh_log where outcome = 'published' order by finished_at desc, run_id desc limit 1"
-            ).fetchone()
-            tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
-            revised = con.execute("select count(*) from indicator_revisions").fetchone()[0] if "indicator_revisions" in tables else 0
-    except duckdb.Error:
-        return None
-    if latest is None or latest[0] != published.get("run_id") or revised:
-        return None
-    return published["run_id"]
-
-
-RUN_LOG = "refresh_log.jsonl"
-REJECTED_DIR = "rejected"
-
-
-def run_record(summary: RefreshSummary, outcome: str, message: str = "") -> dict:
-    """One line of the run log: when, which inputs (sha256), outcome, counts, duration."""
-    finished = time.time()
-    return {
-        "run_id": summary.run_id,
-        "started_at": datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="seconds"),
-        "finished_at": datetime.fromtimestamp(finished, UTC).isoformat(timespec="seconds"),
-        "duration_seconds": round(finished - summary.started_at, 1),
-        "board_period": summary.period,
-        "outcome": outcome,
-        "message": message[:2000],
-        "files_read": summary.files_read,
-        "files_rejected": summary.files_rejected,
-        "rows_received": summary.rows_received,
-        "rows_staged": summary.rows_staged,
-        "rows_quarantined": summary.rows_quarantined,
-        "indicator_values_available": summary.indicator_values_available,
-        "inputs_sha256": summary.inputs_sha256,
-        "pmf_version": __version__,
-    }
-
-
-def append_run_record(marts_dir: Path, record: dict) -> None:
-    """Every run, failed ones included, is appended to ``<marts-dir>/logs/refresh_log.jsonl``."""
-    folder = marts_dir / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / RUN_LOG, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-
-
-def refresh_log_frame(marts_dir: Path, current: dict) -> pd.DataFrame:
-    """Every earlier run from the run log, plus this one (as published)."""
-    path = marts_dir / "logs" / RUN_LOG
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
-    frame = pd.DataFrame([*records, current])
-    for column in ("started_at", "finished_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
-    return frame
-
-
-def write_refresh_log(con: duckdb.DuckDBPyConnection, marts_dir: Path, current: dict) -> None:
-    """``refresh_log``: every earlier run from the run log, plus this one (as published)."""
-    _write_table(con, "marts.main.refresh_log", refresh_log_frame(marts_dir, current))
-
-
-def count_indicator_values(marts_dir: Path, summary: RefreshSummary) -> None:
-    with duckdb.connect(str(marts_dir / "pmf.duckdb"), read_only=True) as con:
-        rows, available = con.execute("select count(*), count(value) from indicator_values").fetchone()
-    summary.indicator_rows, summary.indicator_values_available = int(rows), int(available)
-
-
-def republish_unchanged(build: Build, marts_dir: Path, current: dict, previous_run_id: str, progress: Progress) -> None:
-    """The published outputs, copied into this run's build as they are, with this run added to
-    ``refresh_log`` (in the database and its Parquet copy): nothing else would change."""
-    progress(f"Nothing changed since refresh {previous_run_id} (same files, reference data, settings and code): "
-             "re-publishing its outputs with this run's record")
-    copy_published(marts_dir, build)
-    frame = refresh_log_frame(marts_dir, current)
-    with duckdb.connect(str(build.marts_path)) as con:
-        con.register("_frame", frame)
-        con.execute("delete from refresh_log")  # keeps the table's comments
-        con.execute("insert into refresh_log by name select * from _frame")
-        con.unregister("_frame")
-        con.execute("update build_info set run_id = ?", [build.run_id])  # the next refresh compares with this run
-        con.execute("checkpoint")
-    export_parquet(build.marts_path, build.parquet_dir, ["refresh_log", "build_info"])
+def write_success_report(result: IntakeResult, build: Build, period: Quarter, data_docs: Path | None = None) -> Path:
+    """The validation report, linking the Data Docs beside it."""
+    return report.write_validation_report(result, build.reports_dir, period, data_docs=data_docs)
 
 
 def seal_release(build: Build, summary: RefreshSummary, record: dict) -> dict:
@@ -411,26 +417,6 @@ def seal_release(build: Build, summary: RefreshSummary, record: dict) -> dict:
     export_parquet(build.marts_path, build.parquet_dir, ["refresh_log"])
     write_manifest(build, summary.period)
     return final
-
-
-def summarise(result: IntakeResult, summary: RefreshSummary) -> None:
-    summary.files_read = len(result.files)
-    summary.files_rejected = len(result.rejected)
-    summary.rows_received = sum(r.rows_received for r in result.files)
-    summary.rows_staged = sum(r.rows_staged for r in result.files)
-    summary.rows_quarantined = sum(r.rows_quarantined for r in result.files)
-    summary.warnings = result.warnings
-    combined = hashlib.sha256("\n".join(sorted(f"{r.file_name} {r.sha256}" for r in result.files)).encode())
-    summary.inputs_sha256 = combined.hexdigest()
-
-
-def reject(result: IntakeResult, marts_dir: Path, period: Quarter | None, progress: Progress) -> None:
-    """Write the validation report to ``<marts-dir>/rejected/`` and stop: nothing is published
-    (the published ``reports/`` belong to the published refresh)."""
-    path = report.write_validation_report(result, marts_dir / REJECTED_DIR, period)
-    lines = [f"{len(result.rejected)} file(s) rejected; nothing was published. Validation report: {path}"]
-    lines += [f"  {r.file_name}: {r.message}" for r in result.rejected]
-    raise InputRejected("\n".join(lines), path)
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:

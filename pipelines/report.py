@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.contract import load_contract
+from pipelines.contract import SOURCE_TITLES, load_contract
 from pipelines.periods import Quarter
 from pipelines.intake import IntakeResult
 
-SOURCES = {"la": "Local authority (children's social care)", "police": "Police", "health": "Health"}
 ROWS_SHOWN_PER_FILE = 200
 
 
@@ -58,7 +57,7 @@ def render_validation_report(result: IntakeResult, period: Quarter | None, data_
     bad_by_file: dict[str, list[dict]] = {}
     for row in quarantine.to_dict("records"):
         bad_by_file.setdefault(row["file_name"], []).append(row)
-    for source, title in SOURCES.items():
+    for source, title in SOURCE_TITLES.items():
         extracts = {name for name, extract in contract.items() if extract.source == source}
         files = [row for row in file_rows if row["extract"] in extracts]
         if not files:

@@ -455,7 +455,8 @@ class ChunkOutcome:
     invalid_values: dict[str, pd.Index]  # column -> row numbers whose value is treated as missing
 
 
-QUARANTINE_COLUMNS = ["row_number", "column_name", "value", "rule", "message", "problems"]
+# A chunk's quarantine: which row, and what is wrong with it (intake adds the file it came from).
+CHUNK_QUARANTINE_COLUMNS = ["row_number", "column_name", "value", "rule", "message"]
 
 
 def validate_chunks(
@@ -516,9 +517,8 @@ def _quarantine_rows(problems: list[tuple[int, int, str, str]], frame: pd.DataFr
             value = mask_value(extract, column, frame.at[row, column] if column in frame.columns else None)
             described.append((column, value, rule, describe_problem(extract, rule, column, value)))
         column, value, rule, _ = described[0]
-        records.append((row, column, value, rule, "; ".join(text for *_, text in described), len(described)))
-    table = pd.DataFrame(records, columns=QUARANTINE_COLUMNS)
-    return table.astype({"row_number": "int64", "problems": "int64"})
+        records.append((row, column, value, rule, "; ".join(text for *_, text in described)))
+    return pd.DataFrame(records, columns=CHUNK_QUARANTINE_COLUMNS).astype({"row_number": "int64"})
 
 
 def mask_value(extract: Extract, column: str, value: object) -> str | None:

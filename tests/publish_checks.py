@@ -17,13 +17,13 @@ RUN_ID = re.compile(r"refresh (\S+?)\.?$")
 def database_run(path: Path) -> str:
     """The run that built a marts database: its latest refresh_log row."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("select run_id from refresh_log order by finished_at desc limit 1").fetchone()[0]
+        return con.execute("select run_id from refresh_log order by finished_at desc, run_id desc limit 1").fetchone()[0]
 
 
 def parquet_run(folder: Path) -> str:
     with duckdb.connect() as con:
         return con.execute(
-            f"select run_id from read_parquet('{folder / 'refresh_log.parquet'}') order by finished_at desc limit 1"
+            f"select run_id from read_parquet('{folder / 'refresh_log.parquet'}') order by finished_at desc, run_id desc limit 1"
         ).fetchone()[0]
 
 

@@ -26,6 +26,10 @@ def _refresh(world, name: str, *options: str) -> dict[str, pd.DataFrame]:
     marts = root / name
     code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config), *options])
     assert code == 0
+    return _published_tables(marts)
+
+
+def _published_tables(marts) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
         names = [row[0] for row in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
         tables = {t: con.execute(f"select * from {t}").df() for t in names if t not in RUN_SPECIFIC}
@@ -113,3 +117,74 @@ def test_dask_workers_running_older_intake_code_are_restarted_or_refused():
                 ensure_current(cluster.scheduler_address, may_restart=False)
             ensure_current(cluster.scheduler_address, may_restart=True)
             assert imported(client) == {code_fingerprint()}
+
+
+# Run in a fresh interpreter where any import of Prefect fails: two refreshes (the second finds
+# nothing changed), each stage's name recorded as its step runs it.
+_WITHOUT_PREFECT = r"""
+import json, sys
+sys.modules["prefect"] = None
+from pathlib import Path
+from pipelines import refresh
+from pipelines.config import load_settings
+
+raw, marts, config = map(Path, sys.argv[1:])
+runs = []
+for _ in range(2):
+    stages = []
+
+    def step(stage, *args, **kwargs):
+        stages.append(stage.__name__)
+        return stage(*args, **kwargs)
+
+    def submit(stage, *args, **kwargs):
+        stages.append("submitted " + stage.__name__)
+        return refresh.call_now(stage, *args, **kwargs)
+
+    summary = refresh.run_refresh(raw, marts, load_settings(config), step=step, submit=submit)
+    runs.append({"run_id": summary.run_id, "stages": stages})
+imported = sorted(name for name, module in sys.modules.items() if name.startswith("prefect") and module is not None)
+print(json.dumps({"runs": runs, "prefect_modules": imported}))
+"""
+
+BUILD_STAGES = [
+    "submitted build_data_docs", "write_intake_tables", "load_reference", "run_sql_models", "run_indicators", "run_spc",
+    "run_benchmark", "run_revisions", "run_work_plan_status", "finish_marts", "write_board_workbook",
+    "write_success_report", "seal_release", "publish",
+]
+RERUN_STAGES = ["republish_unchanged", "seal_release", "publish"]
+
+
+def test_run_refresh_without_prefect_publishes_what_the_flow_publishes(world):
+    """``refresh.run_refresh`` is the whole refresh: without Prefect it runs every stage in the
+    pipeline's order, finds a rerun unchanged, and publishes what the Prefect flow publishes."""
+    import json
+    import subprocess
+    import sys
+
+    from pipelines.flows import STAGE_TASKS
+    from publish_checks import published_run
+
+    root, raw, config = world
+    flow = _refresh(world, "marts-flow", "--workers", "1")
+    marts = root / "marts-plain"
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_PREFECT, str(raw), str(marts), str(config)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ran = json.loads(done.stdout.splitlines()[-1])
+    assert ran["prefect_modules"] == []
+    first, second = ran["runs"]
+    assert first["stages"] == BUILD_STAGES
+    assert second["stages"] == RERUN_STAGES
+    task_stages = {stage.__name__ for stage in STAGE_TASKS}
+    assert {name.removeprefix("submitted ") for name in BUILD_STAGES + RERUN_STAGES} == task_stages  # each a task in the flow
+    assert published_run(marts) == second["run_id"]
+    _assert_same(flow, _published_tables(marts), "Prefect flow vs run_refresh without Prefect")
+    counts = ["board_period", "outcome", "files_read", "files_rejected", "rows_received", "rows_staged",
+              "rows_quarantined", "indicator_values_available", "inputs_sha256"]
+    with duckdb.connect(str(root / "marts-flow" / "pmf.duckdb"), read_only=True) as con:
+        flow_log = con.execute(f"select {', '.join(counts)} from refresh_log").fetchall()
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        plain_log = con.execute(f"select run_id, {', '.join(counts)} from refresh_log order by finished_at, run_id").fetchall()
+    assert [row[0] for row in plain_log] == [first["run_id"], second["run_id"]]
+    assert [row[1:] for row in plain_log] == flow_log * 2

@@ -76,14 +76,6 @@ class MartsExtract:
     def has_spc(self) -> bool:
         return "indicator_spc" not in self.missing
 
-    @property
-    def has_benchmark(self) -> bool:
-        return "indicator_benchmark" not in self.missing
-
-    @property
-    def has_revisions(self) -> bool:
-        return "indicator_revisions" not in self.missing
-
     def has_status_column(self, column: str) -> bool:
         return f"work_plan_status.{column}" not in self.missing
 
@@ -139,14 +131,14 @@ def _run_id(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) -> str
     if "built_by_run_id" in columns.get("build_info", set()):
         return con.execute("select any_value(built_by_run_id) from build_info").fetchone()[0] or ""
     if "run_id" in columns.get("refresh_log", set()):
-        row = con.execute("select run_id from refresh_log order by finished_at desc limit 1").fetchone()
+        row = con.execute("select run_id from refresh_log order by finished_at desc, run_id desc limit 1").fetchone()
         return row[0] if row else ""
     return ""
 
 
 def read_marts(marts_path: Path, period: Quarter, settings: Settings) -> MartsExtract:
     board = settings.board_la_code
-    comparators = [code for code in settings.comparator_la_codes if code != board]
+    comparators = list(settings.other_comparator_la_codes)
     las = [board, *comparators]
     placeholders = ", ".join("?" * len(las))
     with duckdb.connect(str(marts_path), read_only=True) as con:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import rows_for, write_csv
+from extract_rows import rows_for, write_csv
 from pipelines.contract import load_contract
 from pipelines.datadocs import build_site, mask_result
 from pipelines.intake import intake

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from conftest import rows_for, write_csv
+from extract_rows import rows_for, write_csv
 from pipelines import models, pseudonymise
 from pipelines.intake import intake
 

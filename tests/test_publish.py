@@ -20,6 +20,7 @@ from pipelines.cli import main
 from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
 from publish_checks import published_run
+from query_rows import query_file
 
 pytestmark = pytest.mark.e2e
 
@@ -188,9 +189,8 @@ def test_two_refreshes_on_the_same_inputs_publish_the_same_content(published):
     assert len([name for name in before if name.startswith("table ")]) >= 10
     for name in before:
         assert before[name] == after[name], name
-    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        log = con.execute("select outcome, inputs_sha256 from refresh_log order by started_at desc limit 2").fetchall()
-    assert log[0] == log[1] and log[0][0] == "published"
+    log = query_file(marts / "pmf.duckdb", "select outcome, inputs_sha256 from refresh_log order by started_at desc limit 2")
+    assert log[0] == log[1] and log[0]["outcome"] == "published"
 
 
 def test_marts_open_with_duckdb_1_x_storage(published):

@@ -18,6 +18,7 @@ from pipelines.cli import main
 from pipelines.demo.generate import generate_demo
 from pipelines.ingest import FileReader, discover, normalise_header
 from pipelines.periods import Quarter
+from query_rows import query_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -103,16 +104,18 @@ def test_no_identifier_reaches_marts_parquet_workbook_reports_or_logs(demo):
     assert len(ids) > 1000
     marts = demo["marts"]
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        columns = con.execute("select table_name, column_name, data_type from duckdb_columns() where not internal").fetchall()
+        columns = query_rows(con, "select table_name, column_name, data_type from duckdb_columns() where not internal")
         forbidden = {"nhs_number", "child_id", "person_id", "client_id", "victim_id", "dob"}
-        assert not [c for c in columns if c[1] in forbidden]
-        for table, column, data_type in columns:
-            if data_type == "VARCHAR":
-                values = {v for (v,) in con.execute(f'select distinct upper("{column}") from {table}').fetchall() if v}
+        assert not [c for c in columns if c["column_name"] in forbidden]
+        for c in columns:
+            table, column = c["table_name"], c["column_name"]
+            if c["data_type"] == "VARCHAR":
+                values = {row["value"] for row in query_rows(con, f'select distinct upper("{column}") as value from {table}')
+                          if row["value"]}
                 assert not values & ids, f"{table}.{column} holds raw identifiers"
             if column == "birth_month":
-                days = con.execute(f"select distinct day(birth_month) from {table} where birth_month is not null").fetchall()
-                assert days == [(1,)]
+                days = query_rows(con, f"select distinct day(birth_month) as day from {table} where birth_month is not null")
+                assert days == [{"day": 1}]
     parquet_values = 0
     with duckdb.connect() as con:
         for parquet in sorted((marts / "parquet").glob("*.parquet")):

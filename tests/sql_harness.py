@@ -9,7 +9,8 @@ connection. ``indicator_counts`` reads one indicator's rows back keyed by (la_co
     data = Dataset(periods=["2018-19 Q1"])
     data.population(HARTLEPOOL, 2018, persons_per_age=10)
     data.add("police_da_incidents", incident_id="I1", reported_at="2018-04-01 00:00:00")
-    con = data.build()
+    with data.build() as con:
+        counts = indicator_counts(con, "MARAC")
 """
 
 from __future__ import annotations
@@ -84,34 +85,38 @@ class Dataset:
         self.population_rows.extend((la_code, year, age, persons_per_age) for age in range(25))
 
     def build(self) -> duckdb.DuckDBPyConnection:
+        """The database with every model built; the caller closes it (``with data.build() as con``)."""
         con = duckdb.connect()
-        pseudonymise.register(con, b"k" * 32)
-        intake.create_raw_tables(con, schema="main")
-        con.execute("create table period_folders (period varchar, period_start date, period_end date)")
-        con.executemany(
-            "insert into period_folders values (?, ?, ?)",
-            [(quarter.label, quarter.start_date, quarter.end_date) for quarter in self.quarters],
-        )
-        con.execute("create table ref_population (la_code varchar, year integer, age integer, persons integer)")
-        if self.population_rows:
-            con.executemany("insert into ref_population values (?, ?, ?, ?)", self.population_rows)
-        contract = CONTRACT
-        for extract, rows in self.rows.items():
-            columns = ["_period", "_period_start", "_file_name", "_row_number", *contract[extract].column_names]
-            values = [
-                (
-                    row["_period"],
-                    Quarter.parse(row["_period"]).start_date,
-                    f"{extract}.csv",
-                    row_number,
-                    *(row[name] for name in contract[extract].column_names),
-                )
-                for row_number, row in enumerate(rows, start=2)
-            ]
-            placeholders = ", ".join("?" for _ in columns)
-            con.executemany(f"insert into raw_{extract} ({', '.join(columns)}) values ({placeholders})", values)
-        models.run_macros(con)
-        models.run_models(con, models.discover_models(layers=MODEL_LAYERS), published_schema="main", work_schema="main")
+        try:
+            pseudonymise.register(con, b"k" * 32)
+            intake.create_raw_tables(con, schema="main")
+            con.execute("create table period_folders (period varchar, period_start date, period_end date)")
+            con.executemany(
+                "insert into period_folders values (?, ?, ?)",
+                [(quarter.label, quarter.start_date, quarter.end_date) for quarter in self.quarters],
+            )
+            con.execute("create table ref_population (la_code varchar, year integer, age integer, persons integer)")
+            if self.population_rows:
+                con.executemany("insert into ref_population values (?, ?, ?, ?)", self.population_rows)
+            for extract, rows in self.rows.items():
+                columns = ["_period", "_period_start", "_file_name", "_row_number", *CONTRACT[extract].column_names]
+                values = [
+                    (
+                        row["_period"],
+                        Quarter.parse(row["_period"]).start_date,
+                        f"{extract}.csv",
+                        row_number,
+                        *(row[name] for name in CONTRACT[extract].column_names),
+                    )
+                    for row_number, row in enumerate(rows, start=2)
+                ]
+                placeholders = ", ".join("?" for _ in columns)
+                con.executemany(f"insert into raw_{extract} ({', '.join(columns)}) values ({placeholders})", values)
+            models.run_macros(con)
+            models.run_models(con, models.discover_models(layers=MODEL_LAYERS), published_schema="main", work_schema="main")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def _default_folder(self, extract: str, row: dict[str, str | None]) -> str:

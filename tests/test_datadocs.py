@@ -124,9 +124,9 @@ def site(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("datadocs")
     identifiers = _leaky_inputs(root / "raw")
-    con = duckdb.connect()
-    con.execute("attach ':memory:' as work")
-    result = intake(root / "raw", con, progress=lambda message: None)
+    with duckdb.connect() as con:
+        con.execute("attach ':memory:' as work")
+        result = intake(root / "raw", con, progress=lambda message: None)
     index = build_site(result.validation_results, root / "site", run_name="pmf-refresh-test")
     return {"index": index, "root": root / "site", "identifiers": identifiers, "result": result}
 

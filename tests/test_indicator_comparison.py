@@ -17,7 +17,7 @@ import pytest
 
 from pipelines import models
 from pipelines.config import TEES_LAS
-from pipelines.indicators import INDICATOR_VALUE_COLUMNS
+from pipelines.indicators import INDICATOR_VALUE_COLUMNS, Indicator, definitions_frame
 from query_rows import query_rows
 
 HPL, MBRO, RCL, STOCK = TEES_LAS
@@ -49,11 +49,13 @@ VALUES = {
     ("RHI", RCL, Q2): (75.0, 70.0, 80.0),  # touches 70 from above
     ("RHI", STOCK, Q2): (60.0, 50.0, 70.0),  # the same interval
 }
-DEFINITIONS = [
-    # indicator_code, title, unit, unit_label, polarity, definition, sources, evidences, ci_methods
-    ("MISSED", "Children missing often", "percent", "%", "lower", "n / d", "police_missing_reports", "2.1.9", "Wilson"),
-    ("RHI", "Return interviews", "percent", "%", "higher", "n / d", "la_missing_episodes", "2.2.3", "Wilson"),
-]
+# Two made-up indicators; their indicator_definitions rows are what production writes for them.
+INDICATORS = {
+    "MISSED": Indicator(code="MISSED", title="Children missing often", unit="percent", polarity="lower",
+                        sources=("police_missing_reports",), evidences=("2.1.9",), definition="n / d"),
+    "RHI": Indicator(code="RHI", title="Return interviews", unit="percent", polarity="higher",
+                     sources=("la_missing_episodes",), evidences=("2.2.3",), definition="n / d"),
+}
 
 
 def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES) -> duckdb.DuckDBPyConnection:
@@ -66,7 +68,7 @@ def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES)
             "status_reason varchar, history_incomplete boolean)"
         )
         rows = []
-        for code, _, unit, _, polarity, *_ in DEFINITIONS:
+        for code, unit, polarity in ((i.code, i.unit, i.polarity) for i in INDICATORS.values()):
             for la_code in (HPL, MBRO, RCL, STOCK, OTHER_LA):
                 for period, (start, end) in DATES.items():
                     point = VALUES.get((code, la_code, period))
@@ -82,11 +84,9 @@ def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES)
             f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
             [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
         )
-        con.execute(
-            "create table indicator_definitions (indicator_code varchar, title varchar, unit varchar, unit_label varchar, "
-            "polarity varchar, definition varchar, sources varchar, evidences varchar, ci_methods varchar)"
-        )
-        con.executemany("insert into indicator_definitions values (?, ?, ?, ?, ?, ?, ?, ?, ?)", DEFINITIONS)
+        con.register("definitions", definitions_frame(INDICATORS))
+        con.execute("create table indicator_definitions as select * from definitions")
+        con.unregister("definitions")
         con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
         con.execute("insert into run_settings values (?, '2017-18 Q2')", [board_la_code])
         # As the refresh writes it: the board LA, then the comparator LAs of the settings.

@@ -47,7 +47,8 @@ def _block_id(sql: str) -> str:
 @pytest.fixture(scope="module")
 def marts(tmp_path_factory) -> Path:
     """``data/marts`` as the second of two refreshes of four demo quarters publishes it (the first
-    without one file, sent late)."""
+    without one file, sent late). A world of its own, not the session's shared ``e2e_refresh``:
+    its inputs differ (a file never sent, one sent late) and two refreshes publish it."""
     root = tmp_path_factory.mktemp("guide")
     raw, reference = root / "raw", root / "reference"
     reference.mkdir()

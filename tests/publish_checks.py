@@ -11,20 +11,22 @@ from pathlib import Path
 import duckdb
 import openpyxl
 
+from query_rows import query_file, query_one, query_rows
+
 RUN_ID = re.compile(r"refresh (\S+?)\.?$")
 
 
 def database_run(path: Path) -> str:
     """The run that built a marts database: its latest refresh_log row."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("select run_id from refresh_log order by finished_at desc, run_id desc limit 1").fetchone()[0]
+    (latest,) = query_file(path, "select run_id from refresh_log order by finished_at desc, run_id desc limit 1")
+    return latest["run_id"]
 
 
 def parquet_run(folder: Path) -> str:
     with duckdb.connect() as con:
-        return con.execute(
-            f"select run_id from read_parquet('{folder / 'refresh_log.parquet'}') order by finished_at desc, run_id desc limit 1"
-        ).fetchone()[0]
+        return query_rows(
+            con, f"select run_id from read_parquet('{folder / 'refresh_log.parquet'}') order by finished_at desc, run_id desc limit 1"
+        )[0]["run_id"]
 
 
 def workbook_run(path: Path) -> str:
@@ -42,12 +44,13 @@ def published_run(marts: Path) -> str:
         assert (marts / name).exists(), f"{name} is missing"
     runs = {"database": database_run(marts / "pmf.duckdb"), "parquet": parquet_run(marts / "parquet")}
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+        tables = {row["table_name"] for row in query_rows(con, "select table_name from duckdb_tables()")}
         # A rerun that found nothing changed re-publishes the figures (and workbook) of the refresh
         # that computed them: the workbook names that refresh, and build_info says which it was.
         if "build_info" in tables:
-            built_by, published_by = con.execute("select built_by_run_id, run_id from build_info").fetchone()
-            assert published_by == runs["database"], "build_info and refresh_log name different runs"
+            build_info = query_one(con, "select built_by_run_id, run_id from build_info")
+            built_by = build_info["built_by_run_id"]
+            assert build_info["run_id"] == runs["database"], "build_info and refresh_log name different runs"
         else:  # a release made by hand for a test of publishing alone
             built_by = runs["database"]
     for workbook in sorted((marts / "board").glob("*.xlsx")):

@@ -9,7 +9,8 @@ connection. ``indicator_counts`` reads one indicator's rows back keyed by (la_co
     data = Dataset(periods=["2018-19 Q1"])
     data.population(HARTLEPOOL, 2018, persons_per_age=10)
     data.add("police_da_incidents", incident_id="I1", reported_at="2018-04-01 00:00:00")
-    con = data.build()
+    with data.build() as con:
+        counts = indicator_counts(con, "MARAC")
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from typing import NamedTuple
 
 import duckdb
 
+from extract_rows import CONTRACT, DEFAULTS, NHS_A  # tests/ is on sys.path under pytest
 from pipelines import indicators, intake, models, pseudonymise
 from pipelines.config import TEES_LAS
-from pipelines.contract import load_contract
 from pipelines.periods import Quarter
 
 HARTLEPOOL, MIDDLESBROUGH, REDCAR, STOCKTON = TEES_LAS
 
-# Valid (modulus-11) NHS numbers; staging assumes intake already nulled invalid ones.
-NHS_A = "9434765919"
+# Valid (modulus-11) NHS numbers, with NHS_A; staging assumes intake already nulled invalid ones.
 NHS_B = "9434765927"
 NHS_C = "9434765935"
 NHS_D = "9434765943"
@@ -41,138 +41,6 @@ NHS_G = "9434765986"
 MODEL_LAYERS = ("staging", "intermediate", "indicators")
 
 OUTPUT_COLUMNS = ["indicator_code", "la_code", "period", "numerator", "denominator", "history_incomplete"]
-
-# Every contract column of every extract, with a harmless default; a test overrides what matters.
-# The key column is None here: each row gets a fresh one unless the test names it.
-DEFAULTS: dict[str, dict[str, str | None]] = {
-    "police_da_incidents": {
-        "incident_id": None,
-        "la_code": HARTLEPOOL,
-        "reported_at": "2018-05-15 12:00:00",
-        "victim_id": "V1",
-        "dash_risk": "STANDARD",
-        "marac_referral": "N",
-        "crime_recorded": "N",
-    },
-    "police_da_children": {
-        "incident_id": None,  # required: the incident the child was present at
-        "person_id": "P1",
-        "nhs_number": None,
-        "dob": "2010-01-01",
-        "sex": "F",
-    },
-    "police_missing_reports": {
-        "report_id": None,
-        "la_code": HARTLEPOOL,
-        "person_id": "P1",
-        "nhs_number": None,
-        "dob": "2005-01-01",
-        "sex": "F",
-        "reported_missing_at": "2018-05-15 12:00:00",
-        "found_at": None,
-        "risk_grading": "LOW",
-        "from_care": "N",
-    },
-    "la_early_help_assessments": {
-        "assessment_id": None,
-        "la_code": HARTLEPOOL,
-        "child_id": "C1",
-        "nhs_number": None,
-        "dob": "2010-01-01",
-        "sex": "F",
-        "assessment_start_date": "2018-04-02",
-        "assessment_completed_date": "2018-05-15",
-        "neglect_identified": "N",
-        "factors": None,
-    },
-    "la_cp_plans": {
-        "plan_id": None,
-        "la_code": HARTLEPOOL,
-        "child_id": "C1",
-        "nhs_number": None,
-        "dob": "2010-01-01",
-        "sex": "F",
-        "plan_start_date": "2018-05-15",
-        "plan_end_date": None,
-        "initial_category": "PHY",
-        "latest_category": "PHY",
-    },
-    "la_cla_episodes": {
-        "episode_id": None,
-        "la_code": HARTLEPOOL,
-        "child_id": "C1",
-        "nhs_number": None,
-        "dob": "2010-01-01",
-        "sex": "F",
-        "episode_start_date": "2018-05-15",
-        "reason_new_episode": "S",
-        "legal_status": "C2",
-        "category_of_need": "N1",
-        "episode_end_date": None,
-        "reason_episode_ceased": None,
-    },
-    "la_missing_episodes": {
-        "episode_id": None,
-        "la_code": HARTLEPOOL,
-        "child_id": "C1",
-        "dob": "2005-01-01",
-        "sex": "F",
-        "missing_or_away": "M",
-        "missing_start": "2018-05-14 20:00:00",
-        "missing_end": "2018-05-15 08:00:00",
-        "rhi_offered": "Y",
-        "rhi_accepted": "Y",
-        "rhi_date": None,
-    },
-    "la_vemt_screenings": {
-        "screening_id": None,
-        "la_code": HARTLEPOOL,
-        "child_id": "C1",
-        "nhs_number": None,
-        "dob": "2005-01-01",
-        "sex": "F",
-        "screening_date": "2018-05-15",
-        "risk_level": "LOW",
-        "missing_concern": "N",
-        "exploitation_concern": "N",
-        "trafficking_concern": "N",
-        "holistic_plan": "N",
-    },
-    "health_ae_attendances": {
-        "attendance_id": None,
-        "la_code": HARTLEPOOL,
-        "nhs_number": NHS_A,
-        "dob": "2005-01-01",
-        "sex": "F",
-        "arrived_at": "2018-05-15 12:00:00",
-        "attendance_reason": "OTHER",
-        "safeguarding_referral": "N",
-    },
-    "health_treatment_episodes": {
-        "episode_id": None,
-        "la_code": HARTLEPOOL,
-        "client_id": "H1",
-        "nhs_number": None,
-        "service": "SUBSTANCE_MISUSE",
-        "lives_with_children": "Y",
-        "referral_date": "2018-04-02",
-        "treatment_start_date": None,
-        "discharge_date": None,
-        "discharge_reason": None,
-    },
-}
-
-KEY_COLUMNS = {
-    "police_da_incidents": "incident_id",
-    "police_missing_reports": "report_id",
-    "la_early_help_assessments": "assessment_id",
-    "la_cp_plans": "plan_id",
-    "la_cla_episodes": "episode_id",
-    "la_missing_episodes": "episode_id",
-    "la_vemt_screenings": "screening_id",
-    "health_ae_attendances": "attendance_id",
-    "health_treatment_episodes": "episode_id",
-}
 
 class Counts(NamedTuple):
     numerator: int | None
@@ -198,15 +66,16 @@ class Dataset:
         latest date, as a record is re-sent until its last event is known; a date before the
         first folder goes in the first folder, one after the last in the last).
         """
-        unknown = set(columns) - set(DEFAULTS[extract])
+        contract = CONTRACT[extract]
+        unknown = set(columns) - set(contract.column_names)
         if unknown:
             raise ValueError(f"{extract} has no column(s) {sorted(unknown)}")
         row = {**DEFAULTS[extract], **columns}
-        key = KEY_COLUMNS.get(extract)
+        key = contract.key[0] if len(contract.key) == 1 else None  # a single-column key left out: a fresh one
         if key and row[key] is None:
             row[key] = f"{key.split('_')[0].upper()}{next(self._ids)}"
-        if extract == "police_da_children" and row["incident_id"] is None:
-            raise ValueError("police_da_children rows need the incident_id of their incident")
+        if contract.parent and row[contract.parent.on] is None:
+            raise ValueError(f"{extract} rows need the {contract.parent.on} of their {contract.parent.extract} row")
         row["_period"] = Quarter.parse(period).folder_id if period else self._default_folder(extract, row)
         self.rows.setdefault(extract, []).append(row)
         return row
@@ -216,40 +85,44 @@ class Dataset:
         self.population_rows.extend((la_code, year, age, persons_per_age) for age in range(25))
 
     def build(self) -> duckdb.DuckDBPyConnection:
+        """The database with every model built; the caller closes it (``with data.build() as con``)."""
         con = duckdb.connect()
-        pseudonymise.register(con, b"k" * 32)
-        intake.create_raw_tables(con, schema="main")
-        con.execute("create table period_folders (period varchar, period_start date, period_end date)")
-        con.executemany(
-            "insert into period_folders values (?, ?, ?)",
-            [(quarter.label, quarter.start_date, quarter.end_date) for quarter in self.quarters],
-        )
-        con.execute("create table ref_population (la_code varchar, year integer, age integer, persons integer)")
-        if self.population_rows:
-            con.executemany("insert into ref_population values (?, ?, ?, ?)", self.population_rows)
-        contract = load_contract()
-        for extract, rows in self.rows.items():
-            columns = ["_period", "_period_start", "_file_name", "_row_number", *contract[extract].column_names]
-            values = [
-                (
-                    row["_period"],
-                    Quarter.parse(row["_period"]).start_date,
-                    f"{extract}.csv",
-                    row_number,
-                    *(row[name] for name in contract[extract].column_names),
-                )
-                for row_number, row in enumerate(rows, start=2)
-            ]
-            placeholders = ", ".join("?" for _ in columns)
-            con.executemany(f"insert into raw_{extract} ({', '.join(columns)}) values ({placeholders})", values)
-        models.run_macros(con)
-        models.run_models(con, models.discover_models(layers=MODEL_LAYERS), published_schema="main", work_schema="main")
+        try:
+            pseudonymise.register(con, b"k" * 32)
+            intake.create_raw_tables(con, schema="main")
+            con.execute("create table period_folders (period varchar, period_start date, period_end date)")
+            con.executemany(
+                "insert into period_folders values (?, ?, ?)",
+                [(quarter.label, quarter.start_date, quarter.end_date) for quarter in self.quarters],
+            )
+            con.execute("create table ref_population (la_code varchar, year integer, age integer, persons integer)")
+            if self.population_rows:
+                con.executemany("insert into ref_population values (?, ?, ?, ?)", self.population_rows)
+            for extract, rows in self.rows.items():
+                columns = ["_period", "_period_start", "_file_name", "_row_number", *CONTRACT[extract].column_names]
+                values = [
+                    (
+                        row["_period"],
+                        Quarter.parse(row["_period"]).start_date,
+                        f"{extract}.csv",
+                        row_number,
+                        *(row[name] for name in CONTRACT[extract].column_names),
+                    )
+                    for row_number, row in enumerate(rows, start=2)
+                ]
+                placeholders = ", ".join("?" for _ in columns)
+                con.executemany(f"insert into raw_{extract} ({', '.join(columns)}) values ({placeholders})", values)
+            models.run_macros(con)
+            models.run_models(con, models.discover_models(layers=MODEL_LAYERS), published_schema="main", work_schema="main")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def _default_folder(self, extract: str, row: dict[str, str | None]) -> str:
         dates = [
             date.fromisoformat(row[column.name][:10])
-            for column in load_contract()[extract].columns
+            for column in CONTRACT[extract].columns
             if column.type in ("date", "datetime") and column.name != "dob" and row[column.name]
         ]
         if not dates and extract == "police_da_children":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import rows_for, write_csv
+from extract_rows import rows_for, write_csv
 from pipelines.contract import load_contract
 from pipelines.datadocs import build_site, mask_result
 from pipelines.intake import intake
@@ -124,9 +124,9 @@ def site(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("datadocs")
     identifiers = _leaky_inputs(root / "raw")
-    con = duckdb.connect()
-    con.execute("attach ':memory:' as work")
-    result = intake(root / "raw", con, progress=lambda message: None)
+    with duckdb.connect() as con:
+        con.execute("attach ':memory:' as work")
+        result = intake(root / "raw", con, progress=lambda message: None)
     index = build_site(result.validation_results, root / "site", run_name="pmf-refresh-test")
     return {"index": index, "root": root / "site", "identifiers": identifiers, "result": result}
 

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import rows_for, write_csv
+from extract_rows import rows_for, write_csv
 from pipelines import intake as intake_module
 from pipelines import models, pseudonymise, validate
 from pipelines.intake import load_raw_tables, validate_all

@@ -17,7 +17,8 @@ import pytest
 
 from pipelines import models
 from pipelines.config import TEES_LAS
-from pipelines.indicators import INDICATOR_VALUE_COLUMNS
+from pipelines.indicators import INDICATOR_VALUE_COLUMNS, Indicator, definitions_frame
+from query_rows import query_rows
 
 HPL, MBRO, RCL, STOCK = TEES_LAS
 OTHER_LA = "E06000099"  # not a Tees LA: only in the mart when the settings name it
@@ -48,61 +49,68 @@ VALUES = {
     ("RHI", RCL, Q2): (75.0, 70.0, 80.0),  # touches 70 from above
     ("RHI", STOCK, Q2): (60.0, 50.0, 70.0),  # the same interval
 }
-DEFINITIONS = [
-    # indicator_code, title, unit, unit_label, polarity, definition, sources, evidences, ci_methods
-    ("MISSED", "Children missing often", "percent", "%", "lower", "n / d", "police_missing_reports", "2.1.9", "Wilson"),
-    ("RHI", "Return interviews", "percent", "%", "higher", "n / d", "la_missing_episodes", "2.2.3", "Wilson"),
-]
+# Two made-up indicators; their indicator_definitions rows are what production writes for them.
+INDICATORS = {
+    "MISSED": Indicator(code="MISSED", title="Children missing often", unit="percent", polarity="lower",
+                        sources=("police_missing_reports",), evidences=("2.1.9",), definition="n / d"),
+    "RHI": Indicator(code="RHI", title="Return interviews", unit="percent", polarity="higher",
+                     sources=("la_missing_episodes",), evidences=("2.2.3",), definition="n / d"),
+}
 
 
 def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(
-        "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
-        "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
-        "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
-        "status_reason varchar, history_incomplete boolean)"
-    )
-    rows = []
-    for code, _, unit, _, polarity, *_ in DEFINITIONS:
-        for la_code in (HPL, MBRO, RCL, STOCK, OTHER_LA):
-            for period, (start, end) in DATES.items():
-                point = VALUES.get((code, la_code, period))
-                value, lower, upper = point or (None, None, None)
-                rows.append(dict(
-                    indicator_code=code, la_code=la_code, period=period, period_start=start, period_end=end,
-                    numerator=10 if point else None, denominator=20 if point else None,
-                    value=value, ci_lower=lower, ci_upper=upper, ci_method="wilson" if point else None,
-                    unit=unit, polarity=polarity, status_reason=None if point else "not received: x",
-                    history_incomplete=False,
-                ))
-    con.executemany(
-        f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
-        [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
-    )
-    con.execute(
-        "create table indicator_definitions (indicator_code varchar, title varchar, unit varchar, unit_label varchar, "
-        "polarity varchar, definition varchar, sources varchar, evidences varchar, ci_methods varchar)"
-    )
-    con.executemany("insert into indicator_definitions values (?, ?, ?, ?, ?, ?, ?, ?, ?)", DEFINITIONS)
-    con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
-    con.execute("insert into run_settings values (?, '2017-18 Q2')", [board_la_code])
-    # As the refresh writes it: the board LA, then the comparator LAs of the settings.
-    con.execute("create table comparator_las (la_code varchar, la_name varchar)")
-    areas = list(dict.fromkeys([board_la_code, *comparator_la_codes]))
-    con.executemany("insert into comparator_las values (?, ?)", [(code, NAMES[code]) for code in areas])
-    models.run_macros(con)  # as the refresh runs them first: vs_board is pmf_significance
-    models.run_model(con, MODEL, published_schema="main", work_schema="main")
+    try:
+        con.execute(
+            "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
+            "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
+            "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
+            "status_reason varchar, history_incomplete boolean)"
+        )
+        rows = []
+        for code, unit, polarity in ((i.code, i.unit, i.polarity) for i in INDICATORS.values()):
+            for la_code in (HPL, MBRO, RCL, STOCK, OTHER_LA):
+                for period, (start, end) in DATES.items():
+                    point = VALUES.get((code, la_code, period))
+                    value, lower, upper = point or (None, None, None)
+                    rows.append(dict(
+                        indicator_code=code, la_code=la_code, period=period, period_start=start, period_end=end,
+                        numerator=10 if point else None, denominator=20 if point else None,
+                        value=value, ci_lower=lower, ci_upper=upper, ci_method="wilson" if point else None,
+                        unit=unit, polarity=polarity, status_reason=None if point else "not received: x",
+                        history_incomplete=False,
+                    ))
+        con.executemany(
+            f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
+            [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
+        )
+        con.register("definitions", definitions_frame(INDICATORS))
+        con.execute("create table indicator_definitions as select * from definitions")
+        con.unregister("definitions")
+        con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
+        con.execute("insert into run_settings values (?, '2017-18 Q2')", [board_la_code])
+        # As the refresh writes it: the board LA, then the comparator LAs of the settings.
+        con.execute("create table comparator_las (la_code varchar, la_name varchar)")
+        areas = list(dict.fromkeys([board_la_code, *comparator_la_codes]))
+        con.executemany("insert into comparator_las values (?, ?)", [(code, NAMES[code]) for code in areas])
+        models.run_macros(con)  # as the refresh runs them first: vs_board is pmf_significance
+        models.run_model(con, MODEL, published_schema="main", work_schema="main")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
 def comparison_rows(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], dict]:
-    cursor = con.execute("select * from indicator_comparison")
-    names = [column[0] for column in cursor.description]
-    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    rows = query_rows(con, "select * from indicator_comparison")
     keyed = {(row["indicator_code"], row["la_code"], row["period"]): row for row in rows}
     assert len(keyed) == len(rows), "one row per indicator × LA × period"
     return keyed
+
+
+def compared(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES) -> dict[tuple[str, str, str], dict]:
+    with build(board_la_code, comparator_la_codes) as con:
+        return comparison_rows(con)
 
 
 def by_la(rows: dict, code: str, period: str, column: str) -> dict[str, object]:
@@ -111,17 +119,17 @@ def by_la(rows: dict, code: str, period: str, column: str) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def hartlepool_board():
-    return comparison_rows(build(HPL))
+    return compared(HPL)
 
 
 def test_the_table_is_long_no_column_is_named_after_an_la():
-    con = build()
-    columns = [column[0] for column in con.execute("select * from indicator_comparison limit 0").description]
-    assert columns == [
-        "indicator_code", "title", "unit", "unit_label", "polarity", "la_code", "la_name",
-        "period", "period_start", "period_end", "board_la_code", "value", "ci_lower", "ci_upper",
-        "board_value", "vs_board",
-    ]
+    with build() as con:
+        columns = [column[0] for column in con.execute("select * from indicator_comparison limit 0").description]
+        assert columns == [
+            "indicator_code", "title", "unit", "unit_label", "polarity", "la_code", "la_name",
+            "period", "period_start", "period_end", "board_la_code", "value", "ci_lower", "ci_upper",
+            "board_value", "vs_board",
+        ]
 
 
 def test_one_row_per_indicator_la_and_quarter_of_the_comparator_las(hartlepool_board):
@@ -173,7 +181,7 @@ def test_each_la_is_compared_with_the_board_la(hartlepool_board, key, expected):
 
 
 def test_the_board_la_comes_from_the_settings():
-    rows = comparison_rows(build(MBRO))
+    rows = compared(MBRO)
     # Middlesbrough 30 [25, 35] against: Hartlepool 50 [45, 55] higher; Redcar [55, 65] higher;
     # Stockton [55.01, 80] higher.
     assert {row["board_la_code"] for row in rows.values()} == {MBRO}
@@ -186,17 +194,16 @@ def test_the_board_la_comes_from_the_settings():
 
 def test_the_comparator_las_come_from_the_settings():
     # Two comparators, one of them outside Tees; the board LA is always there.
-    rows = comparison_rows(build(HPL, comparator_la_codes=(STOCK, OTHER_LA)))
+    rows = compared(HPL, comparator_la_codes=(STOCK, OTHER_LA))
     # Elsewhere 99 [98, 100] against Hartlepool 50 [45, 55]: higher.
     assert by_la(rows, "MISSED", Q1, "vs_board") == {HPL: None, STOCK: "significantly higher", OTHER_LA: "significantly higher"}
     assert by_la(rows, "MISSED", Q1, "la_name") == {HPL: "Hartlepool", STOCK: "Stockton-on-Tees", OTHER_LA: "Elsewhere"}
 
 
 def test_every_column_is_documented():
-    con = build()
-    undocumented = models.apply_comments(con, "memory.main", models.load_column_docs(), {})
-    assert [name for name in undocumented if name.startswith("indicator_comparison.")] == []
-    comment = con.execute(
-        "select comment from duckdb_tables() where table_name = 'indicator_comparison'"
-    ).fetchone()[0]
-    assert comment.startswith("one row per indicator × la_code × period")
+    with build() as con:
+        undocumented = models.apply_comments(con, "memory.main", models.load_column_docs(), {})
+        assert [name for name in undocumented if name.startswith("indicator_comparison.")] == []
+        (table,) = query_rows(con, "select comment from duckdb_tables() where table_name = 'indicator_comparison'")
+        comment = table["comment"]
+        assert comment.startswith("one row per indicator × la_code × period")

@@ -63,7 +63,8 @@ def one_row_per_extract():
                 data.add("police_da_children", incident_id=incident["incident_id"])
             else:
                 data.add(extract, la_code=la_code)
-    return data.build()
+    with data.build() as con:
+        yield con
 
 
 @pytest.mark.parametrize("code", sorted(REGISTRY))
@@ -116,13 +117,13 @@ def test_lscb11b_counts_each_child_witness_once_per_quarter_in_the_incidents_la(
     # P1 at a Middlesbrough incident counts for Middlesbrough.
     data.add("police_da_incidents", incident_id="I5", la_code=MBRO, reported_at="2018-05-01 10:00:00")
     data.add("police_da_children", incident_id="I5", person_id="P1")
-    con = data.build()
-    assert_counts(con, "LSCB11b", {
-        (HPL, Q1): (2, 180),  # P1, P3
-        (HPL, Q2): (1, 180),  # P4
-        (MBRO, Q1): (1, 360),  # P1
-        (MBRO, Q2): (0, 360),  # nothing: zero, not null
-    })
+    with data.build() as con:
+        assert_counts(con, "LSCB11b", {
+            (HPL, Q1): (2, 180),  # P1, P3
+            (HPL, Q2): (1, 180),  # P4
+            (MBRO, Q1): (1, 360),  # P1
+            (MBRO, Q2): (0, 360),  # nothing: zero, not null
+        })
 
 
 # ------------------------------------------------------------------------------- LSCB11e
@@ -157,26 +158,26 @@ def test_lscb11e_repeat_child_witness_within_365_days():
     # J on the last second of 2018-19 Q4, K on the first of 2019-20 Q1: K is a repeat.
     incident("J", "2019-03-31 23:59:59", ("P10", "2013-01-01"))
     incident("K", "2019-04-01 00:00:00", ("P10", "2013-01-01"))
-    con = data.build()
-    assert_counts(con, "LSCB11e", {
-        (HPL, Q1): (0, 2),  # A0, B0: nothing earlier
-        (HPL, Q2): (0, 0),
-        (HPL, Q3): (0, 0),
-        (HPL, Q4): (0, 2),  # D0, J
-        (HPL, NEXT_Q1): (3, 7),  # A, B, C, D, G1, G2, K; repeats A, C, K
-        (MBRO, Q1): (0, 0),
-        (MBRO, Q2): (0, 0),
-        (MBRO, Q3): (0, 0),
-        (MBRO, Q4): (0, 0),
-        (MBRO, NEXT_Q1): (0, 1),  # C0
-    })
-    # First period 2018-04-01. 2019-04-01 - 365 days = 2018-04-01: not before it, so complete;
-    # 2019-01-01 - 365 days = 2018-01-01 is before it.
-    assert history_flags(con, "LSCB11e") == {
-        (la_code, period): period != NEXT_Q1
-        for la_code in (HPL, MBRO)
-        for period in (Q1, Q2, Q3, Q4, NEXT_Q1)
-    }
+    with data.build() as con:
+        assert_counts(con, "LSCB11e", {
+            (HPL, Q1): (0, 2),  # A0, B0: nothing earlier
+            (HPL, Q2): (0, 0),
+            (HPL, Q3): (0, 0),
+            (HPL, Q4): (0, 2),  # D0, J
+            (HPL, NEXT_Q1): (3, 7),  # A, B, C, D, G1, G2, K; repeats A, C, K
+            (MBRO, Q1): (0, 0),
+            (MBRO, Q2): (0, 0),
+            (MBRO, Q3): (0, 0),
+            (MBRO, Q4): (0, 0),
+            (MBRO, NEXT_Q1): (0, 1),  # C0
+        })
+        # First period 2018-04-01. 2019-04-01 - 365 days = 2018-04-01: not before it, so complete;
+        # 2019-01-01 - 365 days = 2018-01-01 is before it.
+        assert history_flags(con, "LSCB11e") == {
+            (la_code, period): period != NEXT_Q1
+            for la_code in (HPL, MBRO)
+            for period in (Q1, Q2, Q3, Q4, NEXT_Q1)
+        }
 
 
 # -------------------------------------------------------------------------------- LSCB19
@@ -201,30 +202,30 @@ def test_lscb19_four_or_more_reports_in_the_rolling_12_months():
     # P4: 3 Hartlepool reports and 1 Middlesbrough report of the same person.
     reports("P4", "2018-08-01", "2018-09-15", "2019-04-15")
     reports("P4", "2018-12-01", la_code=MBRO)
-    con = data.build()
-    assert_counts(con, "LSCB19", {
-        # window 2017-07-01..2018-06-30: P2 (1)
-        (HPL, Q1): (0, 1),
-        # 2017-10-01..2018-09-30: P1 1, P2 3, P3 1, P4 2
-        (HPL, Q2): (0, 4),
-        # 2018-01-01..2018-12-31: P1 2, P2 3, P3 2, P4 2
-        (HPL, Q3): (0, 4),
-        # 2018-04-01..2019-03-31: P1 3, P2 3, P3 3, P4 2
-        (HPL, Q4): (0, 4),
-        # 2018-07-01..2019-06-30: P1 4 (counts), P2 3, P3 3 (+1 at 18), P4 3
-        (HPL, NEXT_Q1): (1, 4),
-        (MBRO, Q1): (0, 0),
-        (MBRO, Q2): (0, 0),
-        (MBRO, Q3): (0, 1),  # P4 once
-        (MBRO, Q4): (0, 1),
-        (MBRO, NEXT_Q1): (0, 1),
-    })
-    # window_start = period start - 9 months; first period starts 2018-04-01.
-    assert history_flags(con, "LSCB19") == {
-        (la_code, period): period in (Q1, Q2, Q3)
-        for la_code in (HPL, MBRO)
-        for period in (Q1, Q2, Q3, Q4, NEXT_Q1)
-    }
+    with data.build() as con:
+        assert_counts(con, "LSCB19", {
+            # window 2017-07-01..2018-06-30: P2 (1)
+            (HPL, Q1): (0, 1),
+            # 2017-10-01..2018-09-30: P1 1, P2 3, P3 1, P4 2
+            (HPL, Q2): (0, 4),
+            # 2018-01-01..2018-12-31: P1 2, P2 3, P3 2, P4 2
+            (HPL, Q3): (0, 4),
+            # 2018-04-01..2019-03-31: P1 3, P2 3, P3 3, P4 2
+            (HPL, Q4): (0, 4),
+            # 2018-07-01..2019-06-30: P1 4 (counts), P2 3, P3 3 (+1 at 18), P4 3
+            (HPL, NEXT_Q1): (1, 4),
+            (MBRO, Q1): (0, 0),
+            (MBRO, Q2): (0, 0),
+            (MBRO, Q3): (0, 1),  # P4 once
+            (MBRO, Q4): (0, 1),
+            (MBRO, NEXT_Q1): (0, 1),
+        })
+        # window_start = period start - 9 months; first period starts 2018-04-01.
+        assert history_flags(con, "LSCB19") == {
+            (la_code, period): period in (Q1, Q2, Q3)
+            for la_code in (HPL, MBRO)
+            for period in (Q1, Q2, Q3, Q4, NEXT_Q1)
+        }
 
 
 # ---------------------------------------------------------------- LSCB21 / RISKY_HOLISTIC
@@ -256,13 +257,13 @@ def test_lscb21_latest_screening_in_the_quarter_while_aged_0_17():
     # C6: NONE on Q1's last day, HIGH on Q2's first day.
     screening("C6", "2018-06-30", "NONE")
     screening("C6", "2018-07-01", "HIGH")
-    con = data.build()
-    assert_counts(con, "LSCB21", {
-        (HPL, Q1): (3, 5),  # C1 HIGH, C2 MEDIUM, C3 HIGH; C4 LOW, C6 NONE
-        (HPL, Q2): (1, 1),  # C6 HIGH
-        (RCL, Q1): (0, 0),
-        (RCL, Q2): (0, 0),
-    })
+    with data.build() as con:
+        assert_counts(con, "LSCB21", {
+            (HPL, Q1): (3, 5),  # C1 HIGH, C2 MEDIUM, C3 HIGH; C4 LOW, C6 NONE
+            (HPL, Q2): (1, 1),  # C6 HIGH
+            (RCL, Q1): (0, 0),
+            (RCL, Q2): (0, 0),
+        })
 
 
 def test_risky_holistic_latest_screening_decides_risk_and_plan():
@@ -289,13 +290,13 @@ def test_risky_holistic_latest_screening_decides_risk_and_plan():
     screening("C6", "2018-07-01", "HIGH", "Y")
     # Middlesbrough: only a LOW screening, so a denominator of 0.
     screening("C1", "2018-05-01", "LOW", "N", la_code=MBRO)
-    con = data.build()
-    assert_counts(con, "RISKY_HOLISTIC", {
-        (HPL, Q1): (2, 4),  # at risk: C1, C2, C4, C5; with a plan: C2, C5
-        (HPL, Q2): (1, 1),  # C6
-        (MBRO, Q1): (0, 0),
-        (MBRO, Q2): (0, 0),
-    })
+    with data.build() as con:
+        assert_counts(con, "RISKY_HOLISTIC", {
+            (HPL, Q1): (2, 4),  # at risk: C1, C2, C4, C5; with a plan: C2, C5
+            (HPL, Q2): (1, 1),  # C6
+            (MBRO, Q1): (0, 0),
+            (MBRO, Q2): (0, 0),
+        })
 
 
 # --------------------------------------------------------------------------------- RHI72
@@ -319,13 +320,13 @@ def test_rhi72_interview_within_3_days_of_the_return_date():
     episode("2018-05-09 20:00:00", "2018-05-10 08:00:00", None)  # no interview: no
     episode("2018-03-30 20:00:00", "2018-03-31 23:00:00", "2018-04-01")  # ended before Q1: out
     episode("2018-05-09 20:00:00", "2018-05-10 08:00:00", "2018-05-11", la_code=MBRO)
-    con = data.build()
-    assert_counts(con, "RHI72", {
-        (HPL, Q1): (2, 4),  # ended in Q1 (M, 0-17): 06-30 23:00 yes, 06-30 01:00 no, 05-02 yes, 05-10 no
-        (HPL, Q2): (1, 1),
-        (MBRO, Q1): (1, 1),
-        (MBRO, Q2): (0, 0),
-    })
+    with data.build() as con:
+        assert_counts(con, "RHI72", {
+            (HPL, Q1): (2, 4),  # ended in Q1 (M, 0-17): 06-30 23:00 yes, 06-30 01:00 no, 05-02 yes, 05-10 no
+            (HPL, Q2): (1, 1),
+            (MBRO, Q1): (1, 1),
+            (MBRO, Q2): (0, 0),
+        })
 
 
 # --------------------------------------------------------------------------------- MARAC
@@ -347,13 +348,13 @@ def test_marac_high_risk_incidents_referred():
     incident("2018-05-01 10:00:00", "HIGH", "N", incident_id="I6", period=Q1)
     incident("2018-05-01 10:00:00", "HIGH", "Y", incident_id="I6", period=Q2)
     incident("2018-05-01 10:00:00", "STANDARD", "N", la_code=MBRO)  # Middlesbrough: no high-risk incidents
-    con = data.build()
-    assert_counts(con, "MARAC", {
-        (HPL, Q1): (2, 3),  # 04-01 Y, 06-30 N, I6 Y
-        (HPL, Q2): (1, 1),
-        (MBRO, Q1): (0, 0),
-        (MBRO, Q2): (0, 0),
-    })
+    with data.build() as con:
+        assert_counts(con, "MARAC", {
+            (HPL, Q1): (2, 3),  # 04-01 Y, 06-30 N, I6 Y
+            (HPL, Q2): (1, 1),
+            (MBRO, Q1): (0, 0),
+            (MBRO, Q2): (0, 0),
+        })
 
 
 # ---------------------------------------------------------------------------- EH_NEGLECT
@@ -379,15 +380,15 @@ def test_eh_neglect_distinct_children_with_completed_neglect_assessments():
     assessment("C7", "2018-03-31", "Y")  # before Q1
     assessment("C1", "2018-05-01", "Y", la_code=MBRO)  # Middlesbrough's own C1
     assessment("C1", "2018-05-01", "N", la_code=RCL)
-    con = data.build()
-    assert_counts(con, "EH_NEGLECT", {
-        (HPL, Q1): (2, 180),  # C1, C6
-        (HPL, Q2): (1, 180),  # C2
-        (MBRO, Q1): (1, 0),
-        (MBRO, Q2): (0, 0),
-        (RCL, Q1): (0, None),
-        (RCL, Q2): (0, None),
-    })
+    with data.build() as con:
+        assert_counts(con, "EH_NEGLECT", {
+            (HPL, Q1): (2, 180),  # C1, C6
+            (HPL, Q2): (1, 180),  # C2
+            (MBRO, Q1): (1, 0),
+            (MBRO, Q2): (0, 0),
+            (RCL, Q1): (0, None),
+            (RCL, Q2): (0, None),
+        })
 
 
 # --------------------------------------------------------------------------- CPP_NEGLECT
@@ -413,11 +414,11 @@ def test_cpp_neglect_plans_starting_with_initial_category_neglect():
     plan("C6", "2018-05-01", "EMO", plan_id="PL6", period=Q1)
     plan("C6", "2018-05-01", "NEG", plan_id="PL6", period=Q2)
     plan("C7", "2018-03-31", "NEG")  # before Q1
-    con = data.build()
-    assert_counts(con, "CPP_NEGLECT", {
-        (HPL, Q1): (3, 180),  # C1, C2, C6
-        (HPL, Q2): (1, 180),  # C4
-    })
+    with data.build() as con:
+        assert_counts(con, "CPP_NEGLECT", {
+            (HPL, Q1): (3, 180),  # C1, C2, C6
+            (HPL, Q2): (1, 180),  # C4
+        })
 
 
 # --------------------------------------------------------------------------- CLA_NEGLECT
@@ -471,13 +472,13 @@ def test_cla_neglect_n1_episodes_linked_to_neglect_in_the_365_days_before():
     # Q3's last day: counted in Q3.
     episode("C16", start="2018-12-31")
     assessment("C16", "2018-12-01")
-    con = data.build()
-    assert_counts(con, "CLA_NEGLECT", {
-        (HPL, Q3): (1, 180),  # C16
-        (HPL, Q4): (6, 180),  # C1, C3, C4, C6, C8, C15
-        (MBRO, Q3): (0, None),  # no population estimate
-        (MBRO, Q4): (0, None),
-    })
+    with data.build() as con:
+        assert_counts(con, "CLA_NEGLECT", {
+            (HPL, Q3): (1, 180),  # C16
+            (HPL, Q4): (6, 180),  # C1, C3, C4, C6, C8, C15
+            (MBRO, Q3): (0, None),  # no population estimate
+            (MBRO, Q4): (0, None),
+        })
 
 
 # ------------------------------------------------------------------------ SM_COMPLETIONS
@@ -503,13 +504,13 @@ def test_sm_completions_parents_discharged_having_completed():
     episode(None, None, episode_id="E8", period=Q1)
     episode("2018-05-20", "COMPLETED", episode_id="E8", period=Q2)
     episode("2018-05-01", "DECLINED", la_code=MBRO)  # Middlesbrough: a zero numerator
-    con = data.build()
-    assert_counts(con, "SM_COMPLETIONS", {
-        (HPL, Q1): (2, 3),  # 04-01 completed, 06-30 dropped out, E8 completed
-        (HPL, Q2): (1, 1),
-        (MBRO, Q1): (0, 1),
-        (MBRO, Q2): (0, 0),
-    })
+    with data.build() as con:
+        assert_counts(con, "SM_COMPLETIONS", {
+            (HPL, Q1): (2, 3),  # 04-01 completed, 06-30 dropped out, E8 completed
+            (HPL, Q2): (1, 1),
+            (MBRO, Q1): (0, 1),
+            (MBRO, Q2): (0, 0),
+        })
 
 
 # ---------------------------------------------------------------------------- PMH_ACCESS
@@ -529,11 +530,11 @@ def test_pmh_access_treatment_within_28_days_of_referral():
     episode("2018-06-20", "2018-07-01", service="PERINATAL_MENTAL_HEALTH")  # 11 days, Q2: yes
     episode("2018-05-01", None)  # not started
     episode("2018-03-01", "2018-03-31")  # started before Q1
-    con = data.build()
-    assert_counts(con, "PMH_ACCESS", {
-        (HPL, Q1): (1, 2),
-        (HPL, Q2): (1, 1),
-    })
+    with data.build() as con:
+        assert_counts(con, "PMH_ACCESS", {
+            (HPL, Q1): (1, 2),
+            (HPL, Q2): (1, 1),
+        })
 
 
 # ------------------------------------------------------------------------ RISKY_CHILDREN
@@ -555,10 +556,10 @@ def test_risky_children_one_person_across_agencies_counts_once_by_nhs_number():
     data.add("la_vemt_screenings", child_id="C2", dob=teen, screening_date="2018-05-01", risk_level="MEDIUM")
     data.add("health_ae_attendances", nhs_number=NHS_B, dob=teen, arrived_at="2018-05-01 10:00:00",
              attendance_reason="DRUGS")
-    con = data.build()
-    assert_counts(con, "RISKY_CHILDREN", {
-        (HPL, Q1): (4, 80),  # NHS_A; police:P2, la:C2, NHS_B
-    })
+    with data.build() as con:
+        assert_counts(con, "RISKY_CHILDREN", {
+            (HPL, Q1): (4, 80),  # NHS_A; police:P2, la:C2, NHS_B
+        })
 
 
 def test_risky_children_linkage_key_is_the_latest_valid_nhs_number_over_all_data():
@@ -599,13 +600,13 @@ def test_risky_children_linkage_key_is_the_latest_valid_nhs_number_over_all_data
     report("P5", "2018-05-01 10:00:00")
     report("P5", "2018-08-01 10:00:00", NHS_G)
     attendance(NHS_G, "2018-05-02 10:00:00")
-    con = data.build()
-    assert_counts(con, "RISKY_CHILDREN", {
-        (HPL, Q1): (5, 80),  # NHS_D (P3 + A&E), NHS_C (A&E), NHS_B (P4 + A&E), NHS_E (C5 + A&E), NHS_G (P5 + A&E)
-        (HPL, Q2): (1, 80),  # NHS_G (P5)
-        (MBRO, Q1): (0, None),  # the incident only (not a risky event); no population estimate
-        (MBRO, Q2): (0, None),
-    })
+    with data.build() as con:
+        assert_counts(con, "RISKY_CHILDREN", {
+            (HPL, Q1): (5, 80),  # NHS_D (P3 + A&E), NHS_C (A&E), NHS_B (P4 + A&E), NHS_E (C5 + A&E), NHS_G (P5 + A&E)
+            (HPL, Q2): (1, 80),  # NHS_G (P5)
+            (MBRO, Q1): (0, None),  # the incident only (not a risky event); no population estimate
+            (MBRO, Q2): (0, None),
+        })
 
 
 def test_risky_children_ages_10_to_17_events_quarters_and_las():
@@ -633,13 +634,13 @@ def test_risky_children_ages_10_to_17_events_quarters_and_las():
     attendance(NHS_D, "SELF_HARM", "2018-07-01 00:00:00")  # Q2's first second
     attendance(NHS_E, "SELF_HARM", "2018-03-31 23:59:00")  # before Q1
     attendance(NHS_F, "SELF_HARM", "2018-05-01 10:00:00", la_code=MBRO)
-    con = data.build()
-    assert_counts(con, "RISKY_CHILDREN", {
-        (HPL, Q1): (4, 80),  # P2, P4, NHS_B, NHS_C
-        (HPL, Q2): (1, 80),  # NHS_D
-        (MBRO, Q1): (2, 40),  # P2, NHS_F
-        (MBRO, Q2): (0, 40),
-    })
+    with data.build() as con:
+        assert_counts(con, "RISKY_CHILDREN", {
+            (HPL, Q1): (4, 80),  # P2, P4, NHS_B, NHS_C
+            (HPL, Q2): (1, 80),  # NHS_D
+            (MBRO, Q1): (2, 40),  # P2, NHS_F
+            (MBRO, Q2): (0, 40),
+        })
 
 
 def test_linkage_keys_fall_back_to_the_source_id():
@@ -649,16 +650,16 @@ def test_linkage_keys_fall_back_to_the_source_id():
     data.add("la_vemt_screenings", child_id="C1")
     data.add("la_missing_episodes", child_id="C2")  # no NHS column at all
     data.add("health_ae_attendances", nhs_number=NHS_B)
-    con = data.build()
+    with data.build() as con:
 
-    def key(text):  # the pseudonym independently of the SQL: HMAC-SHA256 with the test key
-        return pseudonym(b"k" * 32, text)
+        def key(text):  # the pseudonym independently of the SQL: HMAC-SHA256 with the test key
+            return pseudonym(b"k" * 32, text)
 
-    rows = con.execute("select agency, source_key, linkage_key from int_linkage_keys").fetchall()
-    assert sorted(rows) == sorted([
-        ("police", key("police:P1"), key(f"nhs:{NHS_A}")),
-        ("police", key("police:P2"), key("police:P2")),
-        ("la", key(f"la:{HPL}:C1"), key(f"la:{HPL}:C1")),
-        ("la", key(f"la:{HPL}:C2"), key(f"la:{HPL}:C2")),
-        ("health_ae", key(f"nhs:{NHS_B}"), key(f"nhs:{NHS_B}")),
-    ])
+        rows = con.execute("select agency, source_key, linkage_key from int_linkage_keys").fetchall()
+        assert sorted(rows) == sorted([
+            ("police", key("police:P1"), key(f"nhs:{NHS_A}")),
+            ("police", key("police:P2"), key("police:P2")),
+            ("la", key(f"la:{HPL}:C1"), key(f"la:{HPL}:C1")),
+            ("la", key(f"la:{HPL}:C2"), key(f"la:{HPL}:C2")),
+            ("health_ae", key(f"nhs:{NHS_B}"), key(f"nhs:{NHS_B}")),
+        ])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import VALID_ROWS, rows_for, write_csv, write_xlsx
+from extract_rows import CONTRACT, VALID_ROWS, rows_for, write_csv, write_xlsx
 from pipelines.intake import intake
 from pipelines.validate import stale_suites
 
@@ -285,7 +285,7 @@ def test_file_level_rejections(raw_dir, work_con, name, content, rule):
 def test_every_raw_row_is_staged_or_quarantined(raw_dir, work_con):
     for extract in VALID_ROWS:
         rows = rows_for(extract, 40)
-        rows[0][list(rows[0])[0]] = ""  # key missing
+        rows[0][CONTRACT[extract].key[0]] = ""  # key missing
         _files_for(raw_dir, extract, rows, "csv") if extract == "police_da_children" else write_csv(
             raw_dir / PERIOD / f"{extract}.csv", rows
         )

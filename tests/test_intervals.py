@@ -243,12 +243,22 @@ def test_rate_switch_at_10_is_monotonic():
 # --- intervals_frame -------------------------------------------------------------------------
 
 
+def _golden_row(name: str, area: str, multiplier: int) -> dict:
+    rows = _golden(name)
+    (row,) = rows[(rows["Area"] == area) & (rows["multiplier"] == multiplier)].to_dict("records")
+    return row
+
+
 def test_intervals_frame_adds_columns_by_name():
+    # Rows A-C are golden rows; a rate per 10,000 is the table's rate per 100 times 100.
+    wilson = _golden_row("phe_wilson_proportions.csv", "Area3", 100)  # 20 of 100, as a percentage
+    exact = _golden_row("phe_byar_exact_rates.csv", "Area2", 100)  # 5 per 100: exact Poisson
+    byar = _golden_row("phe_byar_exact_rates.csv", "Area3", 100)  # 20 per 100: Byar
     df = pd.DataFrame({
         "indicator_code": ["A", "B", "C", "D", "E", "F"],
         "unit": ["percent", "per_10000", "per_10000", "percent", "per_10000", "percent"],
-        "numerator": pd.array([20, 5, 30, None, None, 0], dtype="Int64"),
-        "denominator": pd.array([100, 20000, 20000, 50, 1000, 0], dtype="Int64"),
+        "numerator": pd.array([*(int(row["Numerator"]) for row in (wilson, exact, byar)), None, None, 0], dtype="Int64"),
+        "denominator": pd.array([*(int(row["Denominator"]) for row in (wilson, exact, byar)), 50, 1000, 0], dtype="Int64"),
     })
     out = intervals_frame(df, "unit", "numerator", "denominator")
     assert list(out.columns) == [*df.columns, "value", "ci_lower", "ci_upper", "ci_method"]
@@ -257,10 +267,12 @@ def test_intervals_frame_adds_columns_by_name():
     assert pd.isna(out.loc[4, "ci_method"])  # a rate's method depends on the (null) numerator
     assert out.loc[5, "ci_method"] == "wilson"  # 0 of 0: nulls, no division error
     assert out[["value", "ci_lower", "ci_upper"]].iloc[3:].isna().all().all()
-    for i in range(3):
-        expected = interval_for_unit(df["unit"][i], int(df["numerator"][i]), int(df["denominator"][i]))
-        assert (out["value"][i], out["ci_lower"][i], out["ci_upper"][i]) == (
-            expected.value, expected.lower, expected.upper)
+    by_code = out.set_index("indicator_code")
+    for code, golden, scale in (("A", wilson, 1), ("B", exact, 100), ("C", byar, 100)):
+        got = by_code.loc[code]
+        assert got["value"] == pytest.approx(scale * golden["value"], rel=REL), code
+        assert got["ci_lower"] == pytest.approx(scale * golden["lower95_0cl"], rel=REL), code
+        assert got["ci_upper"] == pytest.approx(scale * golden["upper95_0cl"], rel=REL), code
     assert "value" not in df.columns  # input left alone
 
 

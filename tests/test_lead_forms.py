@@ -16,6 +16,7 @@ import pytest
 from pipelines import leadforms
 from pipelines.cli import main
 from pipelines.periods import Quarter
+from query_rows import query_rows
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 PERIOD = Quarter.parse("2018-19 Q1")
@@ -250,13 +251,13 @@ def test_round_trip_write_fill_drop_refresh_shows_the_leads_status_in_the_marts_
 
     assert main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)]) == 0
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        status = con.execute(
-            "select rag, commentary, status_source from work_plan_status where line_id = ? and period = '2018-19 Q1'",
+        status = query_rows(
+            con, "select rag, commentary, status_source from work_plan_status where line_id = ? and period = '2018-19 Q1'",
             [line_id],
-        ).fetchall()
-        updated = con.execute("select updated_by, updated_on from ref_plan_line_updates where line_id = ?", [line_id]).fetchall()
-    assert status == [("red", "Trainer left in June; course moved to October.", "lead")]
-    assert updated == [("Chair, joint training group", "2018-07-12")]
+        )
+        updated = query_rows(con, "select updated_by, updated_on from ref_plan_line_updates where line_id = ?", [line_id])
+    assert status == [{"rag": "red", "commentary": "Trainer left in June; course moved to October.", "status_source": "lead"}]
+    assert updated == [{"updated_by": "Chair, joint training group", "updated_on": "2018-07-12"}]
     summary = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q1.xlsx")["Summary"]
     header_row = next(r for r in range(1, 20) if summary.cell(r, 1).value == "Line")
     columns = {summary.cell(header_row, c).value: c for c in range(1, summary.max_column + 1)}

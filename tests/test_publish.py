@@ -16,31 +16,22 @@ import duckdb
 import openpyxl
 import pytest
 
+from demo_world import copy_marts
 from pipelines.cli import main
-from pipelines.demo.generate import generate_demo
-from pipelines.periods import Quarter
 from publish_checks import published_run
+from query_rows import query_file
 
 pytestmark = pytest.mark.e2e
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
-WORKBOOK = "board/HSCB-PMF-2018-19-Q2.xlsx"
-
-
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """Two quarters of demo extracts and one successful refresh."""
-    root = tmp_path_factory.mktemp("publish")
-    raw, reference = root / "raw", root / "reference"
-    reference.mkdir()
-    for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
-    generate_demo(raw, reference, first=Quarter.parse("2018-19 Q1"), last=Quarter.parse("2018-19 Q2"))
-    config = root / "pmf.toml"
-    config.write_text(f'reference_dir = "{reference}"\n')
-    marts = root / "marts"
-    assert _refresh(raw, marts, config) == 0
-    return {"raw": raw, "marts": marts, "config": config}
+def published(e2e_refresh, tmp_path_factory):
+    """One successful refresh of the shared demo world (tests/conftest.py, ``e2e_refresh``),
+    copied: these tests kill, rerun and rebuild refreshes in it, in turn."""
+    marts = copy_marts(e2e_refresh["marts"], tmp_path_factory.mktemp("publish") / "marts")
+    assert e2e_refresh["exit"] == 0
+    period = e2e_refresh["last"]
+    return {"raw": e2e_refresh["raw"], "marts": marts, "config": e2e_refresh["config"], "period": period,
+            "workbook": f"board/HSCB-PMF-{period.folder_id}.xlsx"}
 
 
 def _refresh(raw: Path, marts: Path, config: Path, *options: str) -> int:
@@ -48,7 +39,8 @@ def _refresh(raw: Path, marts: Path, config: Path, *options: str) -> int:
 
 
 def _fingerprint(marts: Path) -> dict[str, str]:
-    files = [marts / "pmf.duckdb", marts / WORKBOOK, *sorted((marts / "parquet").glob("*.parquet"))]
+    (workbook,) = (marts / "board").glob("*.xlsx")
+    files = [marts / "pmf.duckdb", workbook, *sorted((marts / "parquet").glob("*.parquet"))]
     return {str(p.relative_to(marts)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -93,7 +85,7 @@ def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(publi
     assert _fingerprint(marts) == before
     assert published_run(marts) == run_before  # database = Parquet = workbook = manifest
     assert _indicator_values(marts) == values_before  # still readable, same content
-    assert openpyxl.load_workbook(marts / WORKBOOK)["Summary"]["A1"].value
+    assert openpyxl.load_workbook(marts / published["workbook"])["Summary"]["A1"].value
     assert _refresh(published["raw"], marts, published["config"]) == 0  # and the next refresh succeeds
     assert published_run(marts) != run_before
     assert not list(marts.glob(".build-*"))
@@ -188,9 +180,8 @@ def test_two_refreshes_on_the_same_inputs_publish_the_same_content(published):
     assert len([name for name in before if name.startswith("table ")]) >= 10
     for name in before:
         assert before[name] == after[name], name
-    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        log = con.execute("select outcome, inputs_sha256 from refresh_log order by started_at desc limit 2").fetchall()
-    assert log[0] == log[1] and log[0][0] == "published"
+    log = query_file(marts / "pmf.duckdb", "select outcome, inputs_sha256 from refresh_log order by started_at desc limit 2")
+    assert log[0] == log[1] and log[0]["outcome"] == "published"
 
 
 def test_marts_open_with_duckdb_1_x_storage(published):
@@ -207,11 +198,11 @@ def test_libreoffice_opens_the_board_workbook(published, tmp_path):
     profile = tmp_path / "lo-profile"
     subprocess.run(
         [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), str(published["marts"] / WORKBOOK)],
+         "--outdir", str(tmp_path), str(published["marts"] / published["workbook"])],
         check=True, capture_output=True, timeout=300,
     )
-    pdf = tmp_path / Path(WORKBOOK).with_suffix(".pdf").name
+    pdf = tmp_path / Path(published["workbook"]).with_suffix(".pdf").name
     assert pdf.stat().st_size > 10_000
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
-    for heading in ("Hartlepool", "2018-19 Q2", "RAG", "Children witnessing domestic abuse", "Definitions"):
+    for heading in ("Hartlepool", published["period"].label, "RAG", "Children witnessing domestic abuse", "Definitions"):
         assert heading in text, heading

@@ -16,6 +16,7 @@ import pytest
 from pipelines import publish
 from pipelines.publish import PUBLISH_STEPS, export_parquet, start_build, write_manifest
 from publish_checks import published_run
+from query_rows import query_rows
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -184,7 +185,7 @@ def test_an_older_layout_is_adopted_and_its_outputs_kept_as_a_release(tmp_path):
     earlier = [p for p in (marts / "releases").iterdir() if p.name.endswith("-earlier")]
     assert len(earlier) == 1
     with duckdb.connect(str(earlier[0] / "pmf.duckdb"), read_only=True) as con:
-        assert con.execute("select run_id from refresh_log").fetchall() == [("earlier-run",)]
+        assert [row["run_id"] for row in query_rows(con, "select run_id from refresh_log")] == ["earlier-run"]
     assert (marts / "logs" / "refresh_log.jsonl").read_text() == "{}\n"  # logs stay outside
 
 
@@ -204,5 +205,5 @@ def test_a_reader_holding_the_database_open_keeps_its_run_through_publish_and_pr
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as reader:
         second = published(marts, 2, keep_releases=1)
         assert not (marts / "releases" / first).exists()  # pruned under the reader
-        assert reader.execute("select distinct run_id from indicator_values").fetchall() == [(first,)]
+        assert [row["run_id"] for row in query_rows(reader, "select distinct run_id from indicator_values")] == [first]
     assert published_run(marts) == second

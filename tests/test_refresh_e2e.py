@@ -15,30 +15,21 @@ import pandas as pd
 import pytest
 
 from pipelines.cli import main
-from pipelines.demo.generate import generate_demo
 from pipelines.ingest import FileReader, discover, normalise_header
 from pipelines.periods import Quarter
+from query_rows import query_rows
 
 pytestmark = pytest.mark.e2e
 
 FIRST, LAST = Quarter.parse("2018-19 Q1"), Quarter.parse("2018-19 Q4")
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """Four quarters of demo extracts for the four Tees LAs, refreshed once for the module."""
-    root = tmp_path_factory.mktemp("e2e")
-    raw, reference = root / "raw", root / "reference"
-    reference.mkdir()
-    for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
-    generate_demo(raw, reference, first=FIRST, last=LAST)
-    config = root / "pmf.toml"
-    config.write_text(f'reference_dir = "{reference}"\n')
-    marts = root / "marts"
-    code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)])
-    return {"root": root, "raw": raw, "marts": marts, "config": config, "exit": code}
+def demo(e2e_refresh):
+    """Four quarters of demo extracts for the four Tees LAs, refreshed once for the session
+    (tests/conftest.py, ``e2e_refresh``): read here, never written."""
+    assert (e2e_refresh["first"], e2e_refresh["last"]) == (FIRST, LAST)  # the quarters the assertions name
+    return e2e_refresh
 
 
 def _query(marts: Path, sql: str) -> pd.DataFrame:
@@ -103,16 +94,18 @@ def test_no_identifier_reaches_marts_parquet_workbook_reports_or_logs(demo):
     assert len(ids) > 1000
     marts = demo["marts"]
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        columns = con.execute("select table_name, column_name, data_type from duckdb_columns() where not internal").fetchall()
+        columns = query_rows(con, "select table_name, column_name, data_type from duckdb_columns() where not internal")
         forbidden = {"nhs_number", "child_id", "person_id", "client_id", "victim_id", "dob"}
-        assert not [c for c in columns if c[1] in forbidden]
-        for table, column, data_type in columns:
-            if data_type == "VARCHAR":
-                values = {v for (v,) in con.execute(f'select distinct upper("{column}") from {table}').fetchall() if v}
+        assert not [c for c in columns if c["column_name"] in forbidden]
+        for c in columns:
+            table, column = c["table_name"], c["column_name"]
+            if c["data_type"] == "VARCHAR":
+                values = {row["value"] for row in query_rows(con, f'select distinct upper("{column}") as value from {table}')
+                          if row["value"]}
                 assert not values & ids, f"{table}.{column} holds raw identifiers"
             if column == "birth_month":
-                days = con.execute(f"select distinct day(birth_month) from {table} where birth_month is not null").fetchall()
-                assert days == [(1,)]
+                days = query_rows(con, f"select distinct day(birth_month) as day from {table} where birth_month is not null")
+                assert days == [{"day": 1}]
     parquet_values = 0
     with duckdb.connect() as con:
         for parquet in sorted((marts / "parquet").glob("*.parquet")):
@@ -136,28 +129,30 @@ def _fingerprint(marts: Path) -> dict[str, str]:
     return {str(p.relative_to(marts)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
-def test_missing_required_column_exits_2_and_leaves_outputs_untouched(demo, tmp_path, capsys):
+def test_missing_required_column_exits_2_and_leaves_outputs_untouched(demo, e2e_marts_copy, tmp_path, capsys):
+    # Into a copy of the published marts: the rejected run writes its report and log beside them.
+    marts = e2e_marts_copy
     raw = tmp_path / "raw"
     shutil.copytree(demo["raw"], raw)
     target = raw / LAST.folder_id / "police_missing_reports.csv"
     frame = pd.read_csv(target, dtype=str, keep_default_na=False)
     risk = next(c for c in frame.columns if normalise_header(c) == "risk_grading")
     frame.drop(columns=[risk]).to_csv(target, index=False)
-    before = _fingerprint(demo["marts"])
+    before = _fingerprint(marts)
     capsys.readouterr()
-    code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(demo["marts"]), "--config", str(demo["config"])])
+    code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(demo["config"])])
     err = capsys.readouterr().err
     assert code == 2
     assert f"{LAST.folder_id}/police_missing_reports.csv" in err and "risk_grading" in err
-    assert _fingerprint(demo["marts"]) == before
+    assert _fingerprint(marts) == before
     # The rejected run's report is kept apart: reports/ belongs to the published refresh.
-    report = (demo["marts"] / "rejected" / f"validation-{LAST.folder_id}.md").read_text()
+    report = (marts / "rejected" / f"validation-{LAST.folder_id}.md").read_text()
     assert "police_missing_reports.csv | missing required column: risk_grading" in report
-    assert "missing required column" not in (demo["marts"] / "reports" / f"validation-{LAST.folder_id}.md").read_text()
+    assert "missing required column" not in (marts / "reports" / f"validation-{LAST.folder_id}.md").read_text()
 
 
-def test_unknown_period_is_a_clear_error(demo, capsys):
-    code = main(["refresh", "--raw-dir", str(demo["raw"]), "--marts-dir", str(demo["marts"]), "--period", "2030-31 Q1", "--config", str(demo["config"])])
+def test_unknown_period_is_a_clear_error(demo, e2e_marts_copy, capsys):
+    code = main(["refresh", "--raw-dir", str(demo["raw"]), "--marts-dir", str(e2e_marts_copy), "--period", "2030-31 Q1", "--config", str(demo["config"])])
     assert code == 2
     assert "no folder 2030-31-Q1" in capsys.readouterr().err
 

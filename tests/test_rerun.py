@@ -3,15 +3,16 @@ output depends on that changes makes it build again."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from demo_world import demo_world
 from pipelines.cli import main
 from publish_checks import published_run
+from query_rows import query_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +20,21 @@ RUN_SPECIFIC = {"refresh_log", "build_info"}
 
 
 @pytest.fixture
-def world(tmp_path):
-    return {**demo_world(tmp_path, "2018-19 Q4", "2018-19 Q4"), "marts": tmp_path / "marts"}
+def world(e2e_refresh, e2e_marts_copy):
+    """The shared demo world (tests/conftest.py, ``e2e_refresh``) with a copy of its published
+    marts to rerun into: one published refresh of these inputs, nothing else since."""
+    return {"raw": e2e_refresh["raw"], "reference": e2e_refresh["reference"], "config": e2e_refresh["config"],
+            "marts": e2e_marts_copy}
+
+
+@pytest.fixture
+def world_with_own_reference(world, tmp_path):
+    """As ``world``, with its own copy of the reference files (the test edits them) and a settings
+    file pointing at it: the shared world's are only read."""
+    reference = shutil.copytree(world["reference"], tmp_path / "reference")
+    config = tmp_path / "pmf.toml"
+    config.write_text(f'reference_dir = "{reference}"\n')
+    return {**world, "reference": reference, "config": config}
 
 
 def _refresh(world, capsys, *options: str) -> str:
@@ -31,13 +45,12 @@ def _refresh(world, capsys, *options: str) -> str:
 
 def _tables(marts: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        names = [row[0] for row in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        names = [row["table_name"] for row in query_rows(con, "select table_name from duckdb_tables() order by 1")]
         return {name: con.execute(f"select * from {name}").df() for name in names}
 
 
 def test_an_unchanged_rerun_republishes_the_same_outputs_with_its_own_record(world, capsys):
-    _refresh(world, capsys)
-    before = _tables(world["marts"])
+    before = _tables(world["marts"])  # as the one refresh published them
     out = _refresh(world, capsys)
     assert "Nothing changed since refresh" in out
     after = _tables(world["marts"])
@@ -55,8 +68,10 @@ def test_an_unchanged_rerun_republishes_the_same_outputs_with_its_own_record(wor
     assert header[8:12] == b"DUCK" and int.from_bytes(header[12:20], "little") == 64  # storage v1.0.0, for 1.x clients
 
 
-def test_a_changed_reference_file_or_setting_or_rebuild_builds_again(world, capsys):
-    _refresh(world, capsys)
+def test_a_changed_reference_file_or_setting_or_rebuild_builds_again(world_with_own_reference, capsys):
+    world = world_with_own_reference
+    _refresh(world, capsys)  # publishes from the copied reference files (a new reference_dir: builds)
+    assert "Nothing changed" in _refresh(world, capsys)  # the starting point: nothing changed since
     updates = world["reference"] / "plan_line_updates.csv"
     updates.write_text(updates.read_text().replace("1.1.1,grey,awaiting update,,", "1.1.1,green,done,Lead,2019-03-01", 1))
     assert "Nothing changed" not in _refresh(world, capsys)

@@ -11,6 +11,7 @@ import pytest
 
 from pipelines import revisions
 from pipelines.revisions import Published
+from query_rows import query_rows
 
 Q1, Q2, Q3 = "2018-19 Q1", "2018-19 Q2", "2018-19 Q3"
 STARTS = {Q1: date(2018, 4, 1), Q2: date(2018, 7, 1), Q3: date(2018, 10, 1)}
@@ -86,9 +87,10 @@ def test_revisions_list_each_changed_figure_by_value():
 def test_no_previous_publish_gives_an_empty_table_with_the_columns():
     frame = revisions.revisions_frame(None, CURRENT, "run-1")
     assert frame.empty and list(frame.columns) == revisions.REVISION_COLUMNS
-    con = duckdb.connect()
-    con.register("frame", frame)
-    types = dict(con.execute("select column_name, column_type from (describe select * from frame)").fetchall())
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        types = {row["column_name"]: row["column_type"]
+                 for row in query_rows(con, "select column_name, column_type from (describe select * from frame)")}
     assert (types["numerator"], types["value"], types["run_id"], types["period_start"]) == (
         "BIGINT", "DOUBLE", "VARCHAR", "DATE",
     )

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
-from conftest import rows_for, write_csv
+from extract_rows import rows_for, write_csv
 from pipelines.board.layout import REVISED_MARK, table_name
 from pipelines.cli import main
 

@@ -5,7 +5,6 @@ a triggered run completes and publishes."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,13 +18,13 @@ import httpx
 import openpyxl
 import pytest
 
+from demo_world import copy_marts
 from pipelines.cli import main
-from pipelines.demo.generate import generate_demo
-from pipelines.periods import Quarter
+from pipelines.periods import quarter_range
+from publish_checks import published_run
+from query_rows import query_one, query_rows
 
 BIN = Path(sys.executable).parent
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
-PERIOD = Quarter.parse("2018-19 Q1")
 # The 15th of the month after each quarter ends (June, September, December, March), 06:00.
 EXPECTED_CRON = "0 6 15 1,4,7,10 *"
 STARTUP_BOUND_SECONDS = 600  # a guard against hanging forever, not a performance limit
@@ -85,33 +84,35 @@ def prefect_server(tmp_path_factory):
         _stop(server)
 
 
-@pytest.fixture(scope="module")
-def quarter_of_extracts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve")
-    raw, reference = root / "raw", root / "reference"
-    reference.mkdir()
-    for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
-    generate_demo(raw, reference, first=PERIOD, last=PERIOD)
-    config = root / "pmf.toml"
-    config.write_text(f'reference_dir = "{reference}"\n')
-    return {"root": root, "raw": raw, "config": config}
+@pytest.fixture
+def published_world(e2e_refresh, tmp_path):
+    """The shared demo world (tests/conftest.py, ``e2e_refresh``) with a copy of its published
+    marts for the served run to refresh into (its raw files and settings are only read)."""
+    root = tmp_path / "serve"
+    root.mkdir()
+    marts = copy_marts(e2e_refresh["marts"], root / "marts")
+    return {"root": root, "raw": e2e_refresh["raw"], "config": e2e_refresh["config"], "marts": marts,
+            "period": e2e_refresh["last"], "quarters": quarter_range(e2e_refresh["first"], e2e_refresh["last"]),
+            "published_before": published_run(marts)}
 
 
 @pytest.mark.e2e
-def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(prefect_server, quarter_of_extracts):
+def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(prefect_server, published_world):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    marts = quarter_of_extracts["root"] / "marts"
-    log = quarter_of_extracts["root"] / "serve.log"
+    world = published_world
+    marts = world["marts"]
+    log = world["root"] / "serve.log"
     env = prefect_server["env"]
+    # --rebuild: the marts hold a published refresh of these very inputs, and the triggered run
+    # is to build every output again (reusing only the validated files), not re-publish that one.
     with open(log, "w") as out:
         serve = subprocess.Popen(
-            [str(BIN / "pmf"), "serve", "--raw-dir", str(quarter_of_extracts["raw"]), "--marts-dir", str(marts),
-             "--config", str(quarter_of_extracts["config"])],
-            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=quarter_of_extracts["root"],
+            [str(BIN / "pmf"), "serve", "--raw-dir", str(world["raw"]), "--marts-dir", str(marts),
+             "--config", str(world["config"]), "--rebuild"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=world["root"],
         )
     try:
         with temporary_settings({PREFECT_API_URL: prefect_server["url"]}), get_client(sync_client=True) as client:
@@ -132,7 +133,8 @@ def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(pref
             assert schedule.schedule.timezone == "Europe/London"
             # Each run is `pmf refresh` with serve's options, paths made absolute.
             assert served.parameters["options"]["marts_dir"] == str(marts)
-            assert served.parameters["options"]["raw_dir"] == str(quarter_of_extracts["raw"])
+            assert served.parameters["options"]["raw_dir"] == str(world["raw"])
+            assert served.parameters["options"]["rebuild"] is True
 
             triggered = subprocess.run([str(BIN / "prefect"), "deployment", "run", "pmf-quarterly-refresh/quarterly"],
                                        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -148,15 +150,25 @@ def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(pref
     finally:
         _stop(serve)
 
-    # The run published, as `pmf refresh` does: 13 indicators x 4 Tees LAs for the one quarter.
+    # The run published, as `pmf refresh` does: 13 indicators x 4 Tees LAs x the world's quarters,
+    # computed by that run (build_info), and every output is of that one run.
+    period = world["period"]
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        values = con.execute("select distinct indicator_code, la_code, period from indicator_values").fetchall()
-        outcomes = con.execute("select outcome, board_period from refresh_log").fetchall()
-    assert len(values) == 13 * 4 and {period for _, _, period in values} == {"2018-19 Q1"}
-    assert outcomes == [("published", "2018-19 Q1")]
-    workbook = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q1.xlsx", read_only=True)
+        values = query_rows(con, "select distinct indicator_code, la_code, period from indicator_values")
+        runs = query_rows(con, "select run_id, outcome, board_period from refresh_log order by started_at")
+        build_info = query_one(con, "select run_id, built_by_run_id from build_info")
+    assert len(values) == 13 * 4 * len(world["quarters"])
+    assert {row["period"] for row in values} == {quarter.label for quarter in world["quarters"]}
+    assert [row["run_id"] for row in runs[:-1]] == [world["published_before"]]  # the copied marts' own refresh
+    served_run = runs[-1]
+    assert (served_run["outcome"], served_run["board_period"]) == ("published", period.label)
+    assert served_run["run_id"] != world["published_before"]
+    assert build_info == {"run_id": served_run["run_id"], "built_by_run_id": served_run["run_id"]}
+    assert published_run(marts) == served_run["run_id"]  # database = Parquet = workbook = release manifest
+    workbook = openpyxl.load_workbook(marts / "board" / f"HSCB-PMF-{period.folder_id}.xlsx", read_only=True)
     assert "Summary" in workbook.sheetnames
-    assert (marts / "reports" / "validation-2018-19-Q1.md").read_text().startswith("# pmf validation report — board period 2018-19 Q1")
+    assert (marts / "reports" / f"validation-{period.folder_id}.md").read_text().startswith(
+        f"# pmf validation report — board period {period.label}")
 
 
 def test_pmf_serve_without_a_server_exits_1_saying_how_to_start_one(tmp_path, capsys):

@@ -22,6 +22,7 @@ import pytest
 from pipelines import models
 from pipelines.config import TEES_LAS
 from pipelines.indicators import INDICATOR_VALUE_COLUMNS
+from query_rows import query_rows
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 HPL, MBRO, _, _ = TEES_LAS
@@ -121,75 +122,78 @@ class Scenario:
 
     def build(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
-        con.execute(
-            "create table int_quarters (period varchar, period_start date, period_end date, window_start date, "
-            "quarter_index bigint, has_folder boolean, first_received_start date)"
-        )
-        con.executemany(
-            "insert into int_quarters values (?, ?, ?, ?::date - interval 9 month, ?, true, ?)",
-            [(label, start, end, start, index, QUARTERS[0][1]) for index, (label, start, end) in enumerate(QUARTERS, 1)],
-        )
-        con.execute(
-            "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
-            "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
-            "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
-            "status_reason varchar, history_incomplete boolean)"
-        )
-        rows = []
-        for code, polarity in self.polarities.items():
-            for la_code in sorted(self.las):
-                for label, start, end in QUARTERS:
-                    point = self.values.get((code, la_code, label))
-                    available = point is not None and point["value"] is not None
-                    rows.append({
-                        "indicator_code": code,
-                        "la_code": la_code,
-                        "period": label,
-                        "period_start": start,
-                        "period_end": end,
-                        "numerator": 12 if available else None,
-                        "denominator": 100 if available else None,
-                        "value": point["value"] if point else None,
-                        "ci_lower": point["ci_lower"] if point else None,
-                        "ci_upper": point["ci_upper"] if point else None,
-                        "ci_method": "wilson" if available else None,
-                        "unit": "percent",
-                        "polarity": polarity,
-                        "status_reason": None if available else f"not received: test_extract for {label}",
-                        "history_incomplete": bool(point and point["history_incomplete"]),
-                    })
-        if rows:
-            assert list(rows[0]) == INDICATOR_VALUE_COLUMNS
-            con.executemany(
-                f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
-                [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
+        try:
+            con.execute(
+                "create table int_quarters (period varchar, period_start date, period_end date, window_start date, "
+                "quarter_index bigint, has_folder boolean, first_received_start date)"
             )
-        _create_varchar_table(con, "ref_work_plan", WORK_PLAN_COLUMNS, self.lines)
-        _create_varchar_table(con, "ref_plan_line_updates", UPDATE_COLUMNS, self.updates)
-        con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
-        con.execute("insert into run_settings values (?, ?)", [HPL, self.default_baseline_period])
-        con.execute(
-            "create table spc_readings (indicator_code varchar, la_code varchar, pack_period varchar, "
-            "period varchar, variation varchar)"
-        )
-        if self.spc:
-            con.executemany("insert into spc_readings values (?, ?, ?, ?, ?)", [(*key, v) for key, v in self.spc.items()])
-        con.execute(
-            "create table indicator_benchmark (indicator_code varchar, la_code varchar, period varchar, comparison varchar)"
-        )
-        if self.tees:
-            con.executemany("insert into indicator_benchmark values (?, ?, ?, ?)", [(*key, v) for key, v in self.tees.items()])
-        models.run_macros(con)
-        models.run_model(con, STATUS_MODEL, published_schema="main", work_schema="main")
+            con.executemany(
+                "insert into int_quarters values (?, ?, ?, ?::date - interval 9 month, ?, true, ?)",
+                [(label, start, end, start, index, QUARTERS[0][1]) for index, (label, start, end) in enumerate(QUARTERS, 1)],
+            )
+            con.execute(
+                "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
+                "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
+                "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
+                "status_reason varchar, history_incomplete boolean)"
+            )
+            rows = []
+            for code, polarity in self.polarities.items():
+                for la_code in sorted(self.las):
+                    for label, start, end in QUARTERS:
+                        point = self.values.get((code, la_code, label))
+                        available = point is not None and point["value"] is not None
+                        rows.append({
+                            "indicator_code": code,
+                            "la_code": la_code,
+                            "period": label,
+                            "period_start": start,
+                            "period_end": end,
+                            "numerator": 12 if available else None,
+                            "denominator": 100 if available else None,
+                            "value": point["value"] if point else None,
+                            "ci_lower": point["ci_lower"] if point else None,
+                            "ci_upper": point["ci_upper"] if point else None,
+                            "ci_method": "wilson" if available else None,
+                            "unit": "percent",
+                            "polarity": polarity,
+                            "status_reason": None if available else f"not received: test_extract for {label}",
+                            "history_incomplete": bool(point and point["history_incomplete"]),
+                        })
+            if rows:
+                assert list(rows[0]) == INDICATOR_VALUE_COLUMNS
+                con.executemany(
+                    f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
+                    [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
+                )
+            _create_varchar_table(con, "ref_work_plan", WORK_PLAN_COLUMNS, self.lines)
+            _create_varchar_table(con, "ref_plan_line_updates", UPDATE_COLUMNS, self.updates)
+            con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")
+            con.execute("insert into run_settings values (?, ?)", [HPL, self.default_baseline_period])
+            con.execute(
+                "create table spc_readings (indicator_code varchar, la_code varchar, pack_period varchar, "
+                "period varchar, variation varchar)"
+            )
+            if self.spc:
+                con.executemany("insert into spc_readings values (?, ?, ?, ?, ?)", [(*key, v) for key, v in self.spc.items()])
+            con.execute(
+                "create table indicator_benchmark (indicator_code varchar, la_code varchar, period varchar, comparison varchar)"
+            )
+            if self.tees:
+                con.executemany("insert into indicator_benchmark values (?, ?, ?, ?)", [(*key, v) for key, v in self.tees.items()])
+            models.run_macros(con)
+            models.run_model(con, STATUS_MODEL, published_schema="main", work_schema="main")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def statuses(self) -> dict[tuple[str, str | None, str, str], dict]:
         """{(line_id, indicator_code, la_code, period): row} for every row of the mart."""
-        cursor = self.build().execute("select * from work_plan_status")
-        names = [column[0] for column in cursor.description]
+        with self.build() as con:
+            rows = query_rows(con, "select * from work_plan_status")
         result = {}
-        for values in cursor.fetchall():
-            row = dict(zip(names, values, strict=True))
+        for row in rows:
             key = (row["line_id"], row["indicator_code"], row["la_code"], row["period"])
             assert key not in result, f"duplicate status row {key}"
             result[key] = row
@@ -578,7 +582,8 @@ def test_the_mart_has_the_published_columns():
     scenario = Scenario()
     scenario.series("IND", {BASELINE: HIGH})
     scenario.line("1.1.5", "IND")
-    columns = [column[0] for column in scenario.build().execute("select * from work_plan_status limit 0").description]
+    with scenario.build() as con:
+        columns = [column[0] for column in con.execute("select * from work_plan_status limit 0").description]
     # outputs.md: the fixed names of work_plan_status.
     for name in ("line_id", "indicator_code", "la_code", "period", "baseline_period", "baseline_value",
                  "latest_value", "change_vs_baseline", "direction_of_travel", "rag", "due_date", "is_overdue"):

@@ -15,10 +15,11 @@ import pytest
 from openpyxl.utils import range_boundaries
 
 from pipelines.board import write_workbook
-from pipelines.board.layout import RAG_FILL, REVISED_MARK, sheet_title, table_name
+from pipelines.board.layout import REVISED_MARK, sheet_title, table_name
 from pipelines.board.marts import plan_line_sort_key
 from pipelines.board.suppression import SECONDARY as SUPPRESSED_VALUE
 from pipelines.config import Settings
+from pipelines.indicators import load_registry
 from pipelines.periods import Quarter
 from workbook_fixtures import (  # tests/ is on sys.path under pytest (rootdir, no package)
     BOARD,
@@ -35,7 +36,7 @@ from workbook_fixtures import (  # tests/ is on sys.path under pytest (rootdir, 
 )
 
 REFERENCE_PLAN = Path(__file__).resolve().parents[1] / "data" / "reference" / "work_plan.csv"
-INDICATOR_COUNT = 13
+INDICATOR_COUNT = len(load_registry())  # one chart, one definition per indicator of the registry
 
 
 # --- plan order and sheet names --------------------------------------------------------------
@@ -160,6 +161,22 @@ def test_every_plan_line_is_on_the_summary_in_plan_order(book):
     assert shown == [(line[0], line[3]) for line in LINES]  # the fixture's lines are in plan order
 
 
+def fill_of(cell) -> tuple[str | None, str | None]:
+    return cell.fill.fill_type, cell.fill.fgColor.rgb
+
+
+def legend_fills(book) -> dict[str, tuple]:
+    """Each RAG colour as the workbook's own key shows it: in the Summary's RAG counts every
+    count cell carries the colour of its column (Green, Amber, Red, Grey)."""
+    rows = table_rows(book["Summary"], "SummaryRagCounts")
+    fills = {}
+    for rag in ("green", "amber", "red", "grey"):
+        shown = {fill_of(row[rag.capitalize()]) for row in rows}
+        assert len(shown) == 1, (rag, shown)
+        fills[rag] = shown.pop()
+    return fills
+
+
 @pytest.mark.parametrize(
     ("line_id", "indicator", "text", "rag"),
     [
@@ -171,11 +188,24 @@ def test_every_plan_line_is_on_the_summary_in_plan_order(book):
         ("3.1.1", None, "Grey – reported by lead", "grey"),
     ],
 )
-def test_rag_is_spelled_out_and_filled(book, line_id, indicator, text, rag):
+def test_rag_is_spelled_out_and_filled_as_the_key_shows(book, line_id, indicator, text, rag):
     cell = summary_row(book, line_id, indicator)["RAG"]
     assert cell.value == text
-    assert cell.fill.fgColor.rgb == "00" + RAG_FILL[rag]
-    assert RAG_FILL == {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE", "grey": "D9D9D9"}
+    assert fill_of(cell) == legend_fills(book)[rag]
+
+
+def test_the_four_rag_colours_are_solid_distinct_fills_and_every_status_cell_uses_its_own(book):
+    legend = legend_fills(book)
+    assert all(fill_type == "solid" for fill_type, _ in legend.values())
+    assert len({rgb for _, rgb in legend.values()}) == 4  # a reader can tell the statuses apart
+    cells = [row["RAG"] for row in table_rows(book["Summary"], "SummaryLines")]
+    cells += [row["RAG"] for row in table_rows(book["Overview"], "OverviewLines")]
+    cells += [row["Status"] for ws in book for name in ws.tables if name.endswith("_Status")
+              for row in table_rows(ws, name)]  # the section sheets' status rows
+    assert len(cells) == len(LINES) + 2 * len([line for line in LINES if line[3]])
+    for cell in cells:
+        rag = cell.value.split(" – ")[0].lower()
+        assert fill_of(cell) == legend[rag], (cell.parent.title, cell.coordinate, cell.value)
 
 
 @pytest.mark.parametrize(
@@ -293,7 +323,7 @@ def test_section_sheets_are_grouped_by_line_with_headings_and_a_commentary_box(b
                       f"S2_{table_name('2.2.3', 'RHI72', 'Status')}"]
     status = status_row(book, "Priority 2", "2.2.3", "RHI72")
     assert status["Status"].value == "Green – improved"
-    assert status["Status"].fill.fgColor.rgb == "00" + RAG_FILL["green"]
+    assert fill_of(status["Status"]) == legend_fills(book)["green"]
     assert status["Baseline quarter"].value == "2017-18 Q2" and is_number(status["Baseline value"].value)
     for line_id, indicator in (("2.1.8", "LSCB21"), ("2.2.3", "RHI72")):
         top = range_boundaries(ws.tables[line_table(ws, line_id, indicator, "Status")].ref)[1]
@@ -345,9 +375,18 @@ def series_headers(ws, chart) -> list[str]:
     return names
 
 
-def series_cells(ws, series) -> list:
-    min_col, min_row, _, max_row = range_boundaries(series.val.numRef.f.split("!")[1].replace("$", ""))
-    return [ws.cell(row=r, column=min_col).value for r in range(min_row, max_row + 1)]
+def series_points(ws, series) -> dict[str, object]:
+    """The cells a series plots, by the quarter of their row (the Quarter column of the table
+    that holds them)."""
+    column, first, _, last = range_boundaries(series.val.numRef.f.split("!")[1].replace("$", ""))
+
+    def holds_the_cells(ref: str) -> bool:
+        left, header, right, bottom = range_boundaries(ref)
+        return left <= column <= right and header < first <= last <= bottom
+
+    (table,) = [name for name, ref in ws.tables.items() if holds_the_cells(ref)]  # TableList.items(): (name, ref)
+    quarters = {row["Quarter"].row: row["Quarter"].value for row in table_rows(ws, table)}
+    return {quarters[r]: ws.cell(row=r, column=column).value for r in range(first, last + 1)}
 
 
 def test_charts_show_value_interval_spc_and_tees(book):
@@ -378,13 +417,19 @@ def test_charts_leave_suppressed_points_and_their_spc_blank(book):
     # a point of the series is suppressed: the mean would give it away, so no SPC lines
     assert all(row["SPC mean"] is None and row["Upper process limit"] is None for row in marac.values())
     chart = next(chart for chart in ws._charts if "MARAC" in str(chart.title.tx.rich.p[0].r[0].t))
-    cells = series_cells(ws, chart.series[0])
-    assert cells[-1] is None and all(is_number(value) for value in cells[:-1])
-    # nothing but numbers or blanks in a chart's numeric columns (text would plot as 0)
+    points = series_points(ws, chart.series[0])
+    assert max(points, key=Quarter.parse) == PERIOD.label and points[PERIOD.label] is None
+    assert all(is_number(value) for quarter, value in points.items() if quarter != PERIOD.label)
+    # nothing but numbers or blanks in the cells a chart plots (text would plot as 0)
+    plotted = {header for chart in ws._charts for header in series_headers(ws, chart)}
+    assert {"Hartlepool", "Tees", "SPC mean"} <= plotted
     for name in ws.tables:
         if name.startswith("Chart_"):
             for row in values(table_rows(ws, name)):
-                assert all(row[key] is None or is_number(row[key]) for key in list(row)[1:8])
+                assert all(row[key] is None or is_number(row[key]) for key in plotted), (name, row["Quarter"])
+    for chart in ws._charts:
+        for series in chart.series:
+            assert all(value is None or is_number(value) for value in series_points(ws, series).values())
 
 
 def test_data_quality_counts_for_the_period(book):

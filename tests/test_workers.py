@@ -6,8 +6,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from demo_world import demo_world
 from pipelines.cli import main
+from query_rows import query_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -15,10 +15,16 @@ RUN_SPECIFIC = {"refresh_log", "build_info"}  # run ids and times: the only tabl
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("workers")
-    made = demo_world(root, "2018-19 Q3", "2018-19 Q4")
-    return root, made["raw"], made["config"]
+def world(e2e_refresh, tmp_path_factory):
+    """The shared demo world's raw files and settings (tests/conftest.py, ``e2e_refresh``), only
+    read; each refresh here publishes into its own marts folder."""
+    return tmp_path_factory.mktemp("workers"), e2e_refresh["raw"], e2e_refresh["config"]
+
+
+@pytest.fixture(scope="module")
+def one_process(world) -> dict[str, pd.DataFrame]:
+    """What a refresh with ``--workers 1`` publishes: what every other way of running is compared with."""
+    return _refresh(world, "marts-1", "--workers", "1")
 
 
 def _refresh(world, name: str, *options: str) -> dict[str, pd.DataFrame]:
@@ -26,12 +32,12 @@ def _refresh(world, name: str, *options: str) -> dict[str, pd.DataFrame]:
     marts = root / name
     code = main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config), *options])
     assert code == 0
-    return _published_tables(marts)
+    return _published(marts)
 
 
-def _published_tables(marts) -> dict[str, pd.DataFrame]:
+def _published(marts) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        names = [row[0] for row in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        names = [row["table_name"] for row in query_rows(con, "select table_name from duckdb_tables() order by 1")]
         tables = {t: con.execute(f"select * from {t}").df() for t in names if t not in RUN_SPECIFIC}
     return {t: _sorted(frame) for t, frame in tables.items()}
 
@@ -47,12 +53,14 @@ def _assert_same(left: dict, right: dict, label: str) -> None:
         pd.testing.assert_frame_equal(left[table], right[table], obj=f"{label}: {table}")
 
 
-def test_one_process_two_processes_and_a_dask_cluster_publish_the_same(world):
+def test_one_process_two_processes_and_a_dask_cluster_publish_the_same(world, one_process, e2e_refresh):
     from distributed import Client, LocalCluster, get_task_stream
 
-    one = _refresh(world, "marts-1", "--workers", "1")
+    one = one_process
     assert len(one["quarantine"]) > 0 and len(one["indicator_values"]) > 0  # a world with something to compare
-    two = _refresh(world, "marts-2", "--workers", "2")
+    # The session's shared refresh of the same raw files and settings ran with --workers 2.
+    assert e2e_refresh["exit"] == 0 and e2e_refresh["options"] == ("--workers", "2")
+    two = _published(e2e_refresh["marts"])
     _assert_same(one, two, "--workers 1 vs --workers 2")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client, get_task_stream(client) as stream:
@@ -62,7 +70,7 @@ def test_one_process_two_processes_and_a_dask_cluster_publish_the_same(world):
     _assert_same(one, dask, "--workers 1 vs Dask")
 
 
-def test_warm_workers_take_a_refresh_until_stopped(world, tmp_path, monkeypatch):
+def test_warm_workers_take_a_refresh_until_stopped(world, one_process, tmp_path, monkeypatch):
     """`pmf server start`'s workers: a refresh given neither --workers nor --dask-address
     validates on them, publishes what one process publishes, and `pmf server stop` ends them."""
     import os
@@ -80,7 +88,7 @@ def test_warm_workers_take_a_refresh_until_stopped(world, tmp_path, monkeypatch)
         with Client(address) as client, get_task_stream(client) as stream:
             warm = _refresh(world, "marts-warm")
         assert {task["worker"] for task in stream.data}, "the read-and-validate tasks ran on the warm workers"
-        _assert_same(_refresh(world, "marts-one", "--workers", "1"), warm, "--workers 1 vs warm workers")
+        _assert_same(one_process, warm, "--workers 1 vs warm workers")
     finally:
         print(workers.stop_workers())
     assert workers.running_address() is None
@@ -179,7 +187,7 @@ def test_run_refresh_without_prefect_publishes_what_the_flow_publishes(world):
     task_stages = {stage.__name__ for stage in STAGE_TASKS}
     assert {name.removeprefix("submitted ") for name in BUILD_STAGES + RERUN_STAGES} == task_stages  # each a task in the flow
     assert published_run(marts) == second["run_id"]
-    _assert_same(flow, _published_tables(marts), "Prefect flow vs run_refresh without Prefect")
+    _assert_same(flow, _published(marts), "Prefect flow vs run_refresh without Prefect")
     counts = ["board_period", "outcome", "files_read", "files_rejected", "rows_received", "rows_staged",
               "rows_quarantined", "indicator_values_available", "inputs_sha256"]
     with duckdb.connect(str(root / "marts-flow" / "pmf.duckdb"), read_only=True) as con:

@@ -1,9 +1,12 @@
 """A small synthetic marts database for the board-workbook tests, with constructed statuses.
 
-Every figure is made up: values are plain n/d arithmetic and the intervals value ± 5, because
-the workbook only shows what the marts hold. The board LA is Hartlepool (the first of
-config.TEES_LAS, as in the settings' defaults) and the pack is for 2018-19 Q3 (``PERIOD``);
-the cases the tests look for are named constants below.
+The counts are made up; the definitions are the production registry's (``definitions_frame``)
+and each value and interval method is what production computes from the counts for the
+indicator's unit (``pipelines.intervals``), so nothing here re-implements a label, a method or
+a unit's scale. The interval limits alone are made up, value ± 5, so that the tests can state
+them by hand: the workbook only shows what the marts hold. The board LA is Hartlepool (the
+first of config.TEES_LAS, as in the settings' defaults) and the pack is for 2018-19 Q3
+(``PERIOD``); the cases the tests look for are named constants below.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.config import TEES_LAS
-from pipelines.indicators import definitions_frame
+from pipelines.indicators import INDICATOR_VALUE_COLUMNS, definitions_frame
+from pipelines.intervals import interval_for_unit, intervals_frame
 from pipelines.periods import Quarter, quarter_range
 
 PERIOD = Quarter.parse("2018-19 Q3")
@@ -51,8 +55,6 @@ def _values(definitions: pd.DataFrame) -> pd.DataFrame:
                     counts = (30 + q_index + la_index, 20_000)
                 key = (definition.indicator_code, la_code, quarter.label)
                 numerator, denominator = COUNT_OVERRIDES.get(key, counts)
-                scale = 100 if definition.unit == "percent" else 10_000
-                value = None if numerator is None else scale * numerator / denominator
                 rows.append({
                     "indicator_code": definition.indicator_code,
                     "la_code": la_code,
@@ -61,10 +63,6 @@ def _values(definitions: pd.DataFrame) -> pd.DataFrame:
                     "period_end": quarter.end_date,
                     "numerator": numerator,
                     "denominator": denominator,
-                    "value": value,
-                    "ci_lower": None if value is None else max(0.0, value - 5),
-                    "ci_upper": None if value is None else value + 5,
-                    "ci_method": "wilson" if definition.unit == "percent" else "byar",
                     "unit": definition.unit,
                     "polarity": definition.polarity,
                     "status_reason": NOT_RECEIVED_REASON if numerator is None else None,
@@ -73,7 +71,10 @@ def _values(definitions: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["numerator"] = frame["numerator"].astype("Int64")
     frame["denominator"] = frame["denominator"].astype("Int64")
-    return frame
+    frame = intervals_frame(frame, "unit", "numerator", "denominator")  # value and ci_method as production
+    frame["ci_lower"] = (frame["value"] - 5).clip(lower=0.0)  # made up: value ± 5
+    frame["ci_upper"] = frame["value"] + 5
+    return frame[INDICATOR_VALUE_COLUMNS]
 
 
 # In plan order: line_id, plan, section, indicator, rag, change since baseline, direction of travel,
@@ -235,8 +236,8 @@ def _benchmark(values: pd.DataFrame) -> pd.DataFrame:
         complete = group["numerator"].notna().all() and group["denominator"].notna().all()
         numerator = int(group["numerator"].sum()) if complete else None
         denominator = int(group["denominator"].sum()) if complete else None
-        scale = 100 if group["unit"].iloc[0] == "percent" else 10_000
-        tees = None if numerator is None else scale * numerator / denominator
+        (unit,) = group["unit"].unique()
+        tees = None if numerator is None else interval_for_unit(unit, numerator, denominator).value
         for row in group.itertuples():
             compared = tees is not None and row.value is not None and not pd.isna(row.value)
             comparison = "similar" if compared else "not compared"
@@ -263,11 +264,10 @@ def _revisions(values: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (code, la_code, period), (numerator, denominator) in REVISIONS.items():
         current = by_key.loc[(code, la_code, period)]
-        scale = 100 if current["unit"] == "percent" else 10_000
         rows.append({
             "indicator_code": code, "la_code": la_code, "period": period,
             "previous_numerator": numerator, "previous_denominator": denominator,
-            "previous_value": scale * numerator / denominator,
+            "previous_value": interval_for_unit(current["unit"], numerator, denominator).value,
             "numerator": current["numerator"], "denominator": current["denominator"], "value": current["value"],
             "previous_run_id": PREVIOUS_RUN_ID, "run_id": "b",
         })

@@ -102,7 +102,7 @@ def choose_task_runner(workers: int | None, dask_address: str | None) -> tuple[T
     if dask_address:
         return task_runner(1, dask_address), warm.cores()
     if workers is None:
-        address = warm.running_address()
+        address = warm.up_to_date_address(refresh.progress)
         if address:
             return task_runner(1, address), warm.worker_count() or warm.cores()
         workers = warm.cores()

@@ -59,6 +59,37 @@ def _state(home: Path | None = None) -> dict | None:
         return None
 
 
+def package_fingerprint() -> str:
+    """pmf's whole code (every module and data file of the package) and its libraries' versions:
+    a warm cluster started with other code is restarted whole, scheduler included (Dask's
+    scheduler unpickles the refresh's task functions too, so it must import the same pmf)."""
+    import hashlib
+    import importlib.metadata
+
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    for library in ("distributed", "dask", "prefect", "prefect-dask", "great_expectations", "pandas", "pyarrow"):
+        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+    return digest.hexdigest()
+
+
+def up_to_date_address(progress=print) -> str | None:
+    """The warm workers' address, once they run the code of this checkout: a cluster started with
+    other code (an update, an edit) is stopped and started again, the same size. None when pmf's
+    warm workers are not running."""
+    state = _state()
+    if not state or not _answers(state["address"]):
+        return None
+    if state.get("code") == package_fingerprint():
+        return state["address"]
+    progress("  pmf's code changed since the warm Dask workers started: restarting them (once)")
+    stop_workers()
+    return start_workers(int(state.get("workers", cores())), os.environ.get("PREFECT_API_URL"))
+
+
 def running_address(home: Path | None = None) -> str | None:
     """The scheduler address of the warm workers ``pmf server start`` started, if it answers."""
     state = _state(home)
@@ -86,9 +117,9 @@ def start_workers(count: int, api_url: str | None, timeout: float = 120.0) -> st
     their task runs to the Prefect API at ``api_url`` (None: whatever their environment says)."""
     home = _home()
     address = running_address(home)
-    if address:
+    if address and (_state(home) or {}).get("code") == package_fingerprint():
         return address
-    stop_workers()  # whatever is left of workers that died
+    stop_workers()  # whatever is left of workers that died, or that run other code
     scheduler_file = home / "pmf-dask-scheduler.json"
     scheduler_file.unlink(missing_ok=True)
     env = {**os.environ, **({"PREFECT_API_URL": api_url} if api_url else {})}  # where workers report task runs
@@ -109,7 +140,8 @@ def start_workers(count: int, api_url: str | None, timeout: float = 120.0) -> st
          "--host", HOST, "--preload", "pipelines.workers", "--name", "pmf"],
         **common,
     )
-    (home / STATE_FILE).write_text(json.dumps({"address": address, "pids": [scheduler.pid, nanny.pid], "workers": count}), encoding="utf-8")
+    state = {"address": address, "pids": [scheduler.pid, nanny.pid], "workers": count, "code": package_fingerprint()}
+    (home / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
     from distributed import Client
 
     with Client(address, timeout=timeout) as client:

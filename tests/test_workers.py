@@ -196,3 +196,27 @@ def test_run_refresh_without_prefect_publishes_what_the_flow_publishes(world):
         plain_log = con.execute(f"select run_id, {', '.join(counts)} from refresh_log order by finished_at, run_id").fetchall()
     assert [row[0] for row in plain_log] == [first["run_id"], second["run_id"]]
     assert [row[1:] for row in plain_log] == flow_log * 2
+
+
+def test_warm_workers_started_with_other_pmf_code_are_started_again(tmp_path, monkeypatch):
+    """Dask's scheduler unpickles the refresh's task functions too: after pmf's code changes, the
+    whole warm cluster (scheduler included) is started again before a refresh uses it."""
+    import os
+
+    from pipelines import workers
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    (tmp_path / "prefect-home").mkdir()
+    first = workers.start_workers(1, os.environ.get("PREFECT_API_URL"))
+    try:
+        assert workers.up_to_date_address(lambda message: None) == first  # same code: the same cluster
+        monkeypatch.setattr(workers, "package_fingerprint", lambda: "other code")
+        said = []
+        second = workers.up_to_date_address(said.append)
+        assert second != first and said and "restarting" in said[0]
+        assert workers.running_address() == second
+        monkeypatch.undo()
+        monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+        assert workers._state()["code"] == "other code"  # recorded by the start it made
+    finally:
+        workers.stop_workers()

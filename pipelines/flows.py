@@ -83,14 +83,51 @@ def _stage_task(stage: Callable):
 
 def task_runner(workers: int, dask_address: str | None = None) -> TaskRunner:
     """Where the read-and-validate tasks run: an existing Dask cluster, N local processes, or
-    (one worker) threads of this process."""
+    (one worker) threads of this process. The first two are made when a task is first submitted
+    (``StartedOnFirstSubmit``)."""
     if dask_address:
-        from prefect_dask import DaskTaskRunner
-
-        return DaskTaskRunner(address=dask_address)
+        return StartedOnFirstSubmit(_dask_runner, dask_address, f"the Dask cluster at {dask_address}")
     if workers > 1:
-        return ProcessPoolTaskRunner(max_workers=workers)
+        return StartedOnFirstSubmit(ProcessPoolTaskRunner, workers, f"{workers} local processes")
     return ThreadPoolTaskRunner(max_workers=1)
+
+
+def _dask_runner(address: str) -> TaskRunner:
+    from prefect_dask import DaskTaskRunner  # imports distributed (~0.4 s): only when a task goes to Dask
+
+    return DaskTaskRunner(address=address)
+
+
+class StartedOnFirstSubmit(TaskRunner):
+    """Prefect's ``DaskTaskRunner`` or ``ProcessPoolTaskRunner``, made and started when the flow
+    first submits a task, and stopped with the flow. A refresh with nothing to read (every file
+    kept) then neither imports distributed nor connects to a cluster or starts processes."""
+
+    def __init__(self, make: Callable[[Any], TaskRunner], argument: Any, description: str) -> None:
+        super().__init__()
+        self.make, self.argument, self.description = make, argument, description
+        self.started: TaskRunner | None = None
+
+    @property
+    def address(self) -> str | None:
+        """The Dask scheduler's address, for a Dask cluster (else None)."""
+        return self.argument if self.make is _dask_runner else None
+
+    def duplicate(self) -> StartedOnFirstSubmit:
+        return type(self)(self.make, self.argument, self.description)
+
+    def submit(self, task: Any, parameters: dict[str, Any], wait_for: Any = None, dependencies: Any = None) -> PrefectFuture:
+        if self.started is None:
+            self.started = self.make(self.argument).__enter__()
+        return self.started.submit(task, parameters, wait_for=wait_for, dependencies=dependencies)
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        try:
+            if self.started is not None:
+                self.started.__exit__(exc_type, exc_value, traceback)
+        finally:
+            self.started = None
+            super().__exit__(exc_type, exc_value, traceback)
 
 
 def choose_task_runner(workers: int | None, dask_address: str | None) -> tuple[TaskRunner, int]:
@@ -110,22 +147,18 @@ def choose_task_runner(workers: int | None, dask_address: str | None) -> tuple[T
 
 
 def describe(runner: TaskRunner) -> str:
-    if isinstance(runner, ProcessPoolTaskRunner):
-        return f"{runner._max_workers} local processes"
-    if type(runner).__name__ == "DaskTaskRunner":
-        return f"the Dask cluster at {runner.address}"
-    return "this process"
+    return runner.description if isinstance(runner, StartedOnFirstSubmit) else "this process"
 
 
 def on_task_runner(batches: list[intake.Batch]) -> Iterator[list[intake.Validated]]:
     """``intake``'s ``run_batches``: one Prefect task per batch, results as they finish."""
     context = FlowRunContext.get()
     where = describe(context.task_runner) if context else "this process"
-    if context and type(context.task_runner).__name__ == "DaskTaskRunner":
+    address = getattr(context.task_runner, "address", None) if context else None
+    if address:
         from pipelines import workers as warm
 
         # Dask workers outlive a checkout: they must run the intake code on disk (pmf's own are restarted).
-        address = context.task_runner.address
         warm.ensure_current(address, may_restart=address == warm.running_address())
     refresh.progress(f"  {sum(len(b.submissions) for b in batches)} submission(s) to read and validate, in {len(batches)} task(s) on {where}")
     futures = [validate_task.with_options(task_run_name=f"validate {batch.label}").submit(batch) for batch in batches]

@@ -56,7 +56,8 @@ def pseudonym(key: bytes, value: str | None) -> str | None:
 
 
 def register(connection, key: bytes) -> None:
-    """Make ``pmf_pseudonym(text)`` available to the staging SQL on a DuckDB connection.
+    """Make ``pmf_pseudonym(text)``, and the keys built on it (``KEY_MACROS``: ``pmf_nhs_key``
+    and the rest), available to the staging SQL on a DuckDB connection.
 
     The same HMAC-SHA256 as ``pseudonym``, written with DuckDB's own ``sha256`` (RFC 2104:
     H((K xor opad) || H((K xor ipad) || message)), K padded to the 64-byte block) so that it runs
@@ -73,3 +74,15 @@ def register(connection, key: bytes) -> None:
         "getvariable('pmf_hmac_outer') || from_hex(sha256(getvariable('pmf_hmac_inner') || encode(value)))"
         f"), {PSEUDONYM_HEX_CHARACTERS})"
     )
+    for name, (parameters, namespaced) in KEY_MACROS.items():
+        connection.execute(f"create or replace temp macro {name}({parameters}) as pmf_pseudonym({namespaced})")
+
+
+# The staging SQL's keys, one namespace per kind of identifier: an NHS number links across
+# agencies; a person id of one agency (an LA's child id: of one LA) matches only that agency's.
+KEY_MACROS = {
+    "pmf_nhs_key": ("nhs_number", "'nhs:' || nhs_number"),
+    "pmf_la_child_key": ("la_code, child_id", "'la:' || la_code || ':' || child_id"),
+    "pmf_police_key": ("person_id", "'police:' || person_id"),
+    "pmf_health_key": ("client_id", "'health:' || client_id"),
+}

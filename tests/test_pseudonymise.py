@@ -34,3 +34,25 @@ def test_the_key_is_not_in_the_macro_text():
     for secret in (key.hex(), bytes(b ^ 0x36 for b in padded).hex(), bytes(b ^ 0x5C for b in padded).hex(), key.decode()):
         assert secret not in definition.lower()
     con.close()
+
+
+def test_each_kind_of_identifier_has_its_own_namespace():
+    """An NHS number links across agencies; an agency's own person id (an LA's child id: of one LA)
+    only within it, so the same text from two agencies gives two different keys."""
+    key = b"k" * 32
+    con = duckdb.connect()
+    pseudonymise.register(con, key)
+
+    def expected(text):
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    calls = {
+        "pmf_nhs_key('9434765919')": "nhs:9434765919",
+        "pmf_la_child_key('E06000001', 'C123')": "la:E06000001:C123",
+        "pmf_police_key('C123')": "police:C123",
+        "pmf_health_key('C123')": "health:C123",
+    }
+    for call, text in calls.items():
+        assert con.execute(f"select {call}").fetchone() == (expected(text),), call
+    assert con.execute("select pmf_nhs_key(null), pmf_la_child_key('E06000001', null)").fetchone() == (None, None)
+    con.close()

@@ -9,7 +9,7 @@ final as (
     select
         attendance_id,
         la_code,
-        pmf_pseudonym('nhs:' || nhs_number) as nhs_key,
+        pmf_nhs_key(nhs_number) as nhs_key,
         date_trunc('month', cast(dob as date)) as birth_month,
         sex,
         cast(arrived_at as timestamp) as arrived_at,

@@ -9,8 +9,8 @@ final as (
     select
         episode_id,
         la_code,
-        pmf_pseudonym('health:' || client_id) as client_key,
-        pmf_pseudonym('nhs:' || nhs_number) as nhs_key,
+        pmf_health_key(client_id) as client_key,
+        pmf_nhs_key(nhs_number) as nhs_key,
         service,
         lives_with_children,
         cast(referral_date as date) as referral_date,

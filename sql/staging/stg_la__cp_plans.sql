@@ -10,8 +10,8 @@ final as (
     select
         plan_id,
         la_code,
-        pmf_pseudonym('la:' || la_code || ':' || child_id) as child_key,
-        pmf_pseudonym('nhs:' || nhs_number) as nhs_key,
+        pmf_la_child_key(la_code, child_id) as child_key,
+        pmf_nhs_key(nhs_number) as nhs_key,
         date_trunc('month', cast(dob as date)) as birth_month,
         sex,
         cast(plan_start_date as date) as plan_start_date,

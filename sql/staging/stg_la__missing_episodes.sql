@@ -9,7 +9,7 @@ final as (
     select
         episode_id,
         la_code,
-        pmf_pseudonym('la:' || la_code || ':' || child_id) as child_key,
+        pmf_la_child_key(la_code, child_id) as child_key,
         date_trunc('month', cast(dob as date)) as birth_month,
         sex,
         missing_or_away,

@@ -14,8 +14,8 @@ incidents as (
 final as (
     select
         children.incident_id,
-        pmf_pseudonym('police:' || children.person_id) as person_key,
-        pmf_pseudonym('nhs:' || children.nhs_number) as nhs_key,
+        pmf_police_key(children.person_id) as person_key,
+        pmf_nhs_key(children.nhs_number) as nhs_key,
         date_trunc('month', cast(children.dob as date)) as birth_month,
         children.sex,
         pmf_age_years(cast(children.dob as date), cast(incidents.reported_at as date)) as age_at_incident,

@@ -11,7 +11,7 @@ final as (
         la_code,
         cast(reported_at as timestamp) as reported_at,
         cast(reported_at as date) as reported_date,
-        pmf_pseudonym('police:' || victim_id) as victim_key,
+        pmf_police_key(victim_id) as victim_key,
         dash_risk,
         marac_referral,
         crime_recorded,

@@ -9,8 +9,8 @@ final as (
     select
         report_id,
         la_code,
-        pmf_pseudonym('police:' || person_id) as person_key,
-        pmf_pseudonym('nhs:' || nhs_number) as nhs_key,
+        pmf_police_key(person_id) as person_key,
+        pmf_nhs_key(nhs_number) as nhs_key,
         date_trunc('month', cast(dob as date)) as birth_month,
         sex,
         cast(reported_missing_at as timestamp) as reported_missing_at,

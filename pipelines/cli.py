@@ -344,7 +344,7 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _suites(args: argparse.Namespace) -> int:
-    from pipelines.validate import SUITES_DIR, stale_suites, write_suites
+    from pipelines.suites import SUITES_DIR, stale_suites, write_suites
 
     if args.check:
         stale = stale_suites(SUITES_DIR)

@@ -43,7 +43,8 @@ from pipelines.ingest import Discovery, FileReader, FileRejected, SourceFile, di
 from pipelines.keptstate import KeptState, code_fingerprint, digest_of, frame_digest, read_json, write_json, write_parquet
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
-from pipelines.validate import CHUNK_QUARANTINE_COLUMNS, ChunkOutcome, ParentLookup, SubmissionState, suite_path, take_validation_results, validate_chunks
+from pipelines.suites import suite_path
+from pipelines.validate import CHUNK_QUARANTINE_COLUMNS, ChunkOutcome, ParentLookup, SubmissionState, take_validation_results, validate_chunks
 
 log = logging.getLogger(__name__)
 

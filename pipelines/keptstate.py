@@ -37,7 +37,9 @@ from pipelines import __version__
 
 STATE_FOLDER = ".pmf"
 # The code and libraries whose behaviour decides what a file's validated rows and quarantine are.
-_INTAKE_MODULES = ("contract.py", "extracts.toml", "ingest.py", "intake.py", "rules.py", "validate.py", "keptstate.py", "datadocs.py")
+_INTAKE_MODULES = (
+    "contract.py", "extracts.toml", "ingest.py", "intake.py", "rules.py", "suites.py", "validate.py", "keptstate.py", "datadocs.py",
+)
 _INTAKE_LIBRARIES = ("great_expectations", "pandas", "pyarrow", "python-calamine", "numpy")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

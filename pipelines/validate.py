@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.contract import DATE_FORMATS, EARLIEST_POSSIBLE_DATE, Extract
+from pipelines.parents import ParentLookup
 from pipelines.periods import Quarter
 from pipelines.rules import RowRule
 from pipelines.suites import SUITES_DIR, suite_path
@@ -168,23 +169,6 @@ def _strptime_succeeds(value: str, fmt: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-@dataclass(frozen=True)
-class ParentLookup:
-    """A parent extract's keys ready for look-ups (a pandas Index, hashed once) and, per key, the
-    event day of its latest staged row (NaT when none was staged)."""
-
-    keys: pd.Index
-    event_days: np.ndarray
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> ParentLookup:
-        return cls(pd.Index(frame["key"].astype(object)), frame["event_day"].astype("datetime64[us]").to_numpy())
-
-    @classmethod
-    def empty(cls) -> ParentLookup:
-        return cls(pd.Index([], dtype=object), np.array([], dtype="datetime64[us]"))
 
 
 @dataclass

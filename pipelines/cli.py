@@ -177,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
+    from pipelines.runlog import LOG_FOLDER
+
     marts_dir = args.marts_dir.resolve()
-    log_dir = marts_dir / "logs"
+    log_dir = marts_dir / LOG_FOLDER
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"refresh-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     logging.basicConfig(filename=log_path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,7 +1,8 @@
 """Benchmark intake (read + normalise, validate, load) on one big extract file or the demo data.
 
 Not a test: it prints throughput and peak memory so that changes to ``pipelines.ingest``,
-``pipelines.validate`` and ``pipelines.intake`` can be compared on the same machine.
+``pipelines.validate``, ``pipelines.batch`` and ``pipelines.intake`` can be compared on the
+same machine.
 
     python benchmarks/bench_intake.py                              # 1,000,000 rows of police_missing_reports, CSV
     python benchmarks/bench_intake.py --rows 250000 --format xlsx
@@ -188,15 +189,15 @@ class Phases:
 
 def instrument(phases: Phases) -> None:
     """Time the steps of ``pipelines.intake.intake`` (see ``Phases``), in one process."""
-    from pipelines import ingest, intake, validate
+    from pipelines import batch, ingest, intake, validate
 
     phases.wrap(intake, "sha256_of", "read: sha256")
-    phases.wrap_generator(intake.FileReader, "chunks", "read: parse")
+    phases.wrap_generator(ingest.FileReader, "chunks", "read: parse")
     phases.wrap(ingest, "normalise_values", "read: normalise")
-    phases.wrap(intake, "validate_chunks", "validate: outcome + quarantine")
+    phases.wrap(batch, "validate_chunks", "validate: outcome + quarantine")
     phases.wrap(validate, "prepare", "validate: prepare derived columns")
     phases.wrap(validate._Validator, "run", "validate: GX")
-    phases.wrap(intake, "_write_entry", "keep: write entries (Parquet)")
+    phases.wrap(batch, "_write_entry", "keep: write entries (Parquet)")
     phases.wrap(intake, "load_raw_tables", "load: DuckDB from entries")
 
 

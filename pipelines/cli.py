@@ -177,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
+    from pipelines.runlog import LOG_FOLDER
+
     marts_dir = args.marts_dir.resolve()
-    log_dir = marts_dir / "logs"
+    log_dir = marts_dir / LOG_FOLDER
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"refresh-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     logging.basicConfig(filename=log_path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -344,7 +346,7 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _suites(args: argparse.Namespace) -> int:
-    from pipelines.validate import SUITES_DIR, stale_suites, write_suites
+    from pipelines.suites import SUITES_DIR, stale_suites, write_suites
 
     if args.check:
         stale = stale_suites(SUITES_DIR)

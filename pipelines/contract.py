@@ -25,6 +25,8 @@ LA_CODE_PATTERN = r"^E0[6-9][0-9]{6}$"
 # Dates other than a date of birth before this are impossible (contract: "Dates other than dob
 # before 2000-01-01 are impossible dates").
 EARLIEST_POSSIBLE_DATE = "2000-01-01"
+# The ISO forms of the date and datetime columns' text, once normalised (``ingest``).
+DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}
 
 
 class Column(BaseModel):

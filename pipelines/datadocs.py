@@ -22,7 +22,8 @@ import shutil
 from pathlib import Path
 
 from pipelines.contract import Extract, load_contract
-from pipelines.validate import SUITES_DIR, mask_value
+from pipelines.suites import SUITES_DIR
+from pipelines.validate import mask_value
 
 SITE_NAME = "pmf"
 COMPLETE_ONLY = ("unexpected_list", "unexpected_index_list", "unexpected_index_query", "unexpected_rows")

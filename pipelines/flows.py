@@ -26,6 +26,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from prefect.utilities.annotations import quote
 
 from pipelines import intake, publish, refresh, rerun
+from pipelines.batch import Batch, Validated
 from pipelines.config import Settings
 from pipelines.runlog import RefreshSummary
 
@@ -150,7 +151,7 @@ def describe(runner: TaskRunner) -> str:
     return runner.description if isinstance(runner, StartedOnFirstSubmit) else "this process"
 
 
-def on_task_runner(batches: list[intake.Batch]) -> Iterator[list[intake.Validated]]:
+def on_task_runner(batches: list[Batch]) -> Iterator[list[Validated]]:
     """``intake``'s ``run_batches``: one Prefect task per batch, results as they finish."""
     context = FlowRunContext.get()
     where = describe(context.task_runner) if context else "this process"

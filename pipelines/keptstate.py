@@ -37,7 +37,10 @@ from pipelines import __version__
 
 STATE_FOLDER = ".pmf"
 # The code and libraries whose behaviour decides what a file's validated rows and quarantine are.
-_INTAKE_MODULES = ("contract.py", "extracts.toml", "ingest.py", "intake.py", "rules.py", "validate.py", "keptstate.py", "datadocs.py")
+_INTAKE_MODULES = (
+    "contract.py", "extracts.toml", "ingest.py", "intake.py", "batch.py", "parents.py", "rules.py", "suites.py", "validate.py",
+    "keptstate.py", "datadocs.py",
+)
 _INTAKE_LIBRARIES = ("great_expectations", "pandas", "pyarrow", "python-calamine", "numpy")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -148,6 +151,11 @@ class KeptState:
                 removed += 1
         shutil.rmtree(self.root / "scratch", ignore_errors=True)
         return removed
+
+
+def sql_list(paths: list[Path]) -> str:
+    """The paths as a DuckDB list of strings (for ``read_parquet``)."""
+    return "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipelines import __version__
 
+LOG_FOLDER = "logs"  # <marts-dir>/logs/: the run log and each refresh's technical log
 RUN_LOG = "refresh_log.jsonl"
 
 
@@ -69,7 +70,7 @@ def run_record(summary: RefreshSummary, outcome: str, message: str = "") -> dict
 
 def append_run_record(marts_dir: Path, record: dict) -> None:
     """Every run, failed ones included, is appended to ``<marts-dir>/logs/refresh_log.jsonl``."""
-    folder = marts_dir / "logs"
+    folder = marts_dir / LOG_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / RUN_LOG, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
@@ -77,7 +78,7 @@ def append_run_record(marts_dir: Path, record: dict) -> None:
 
 def refresh_log_frame(marts_dir: Path, current: dict) -> pd.DataFrame:
     """``refresh_log``: every earlier run from the run log, plus this one (as published)."""
-    path = marts_dir / "logs" / RUN_LOG
+    path = marts_dir / LOG_FOLDER / RUN_LOG
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
     frame = pd.DataFrame([*records, current])
     for column in ("started_at", "finished_at"):

@@ -1,9 +1,8 @@
 """Validate normalised extract rows with Great Expectations; split them into staged and quarantined.
 
-The suites in ``expectations/<extract>.json`` are generated from the contract (``pmf suites``)
-and committed; a test keeps them in step. Each expectation's ``meta`` names the contract rule
-(``rule``), the column a person should look at (``column``) and what a failure does
-(``severity``: ``quarantine`` the row, or a ``warning`` that treats the value as missing).
+The suites (``pipelines.suites``, generated from the contract) say in each expectation's
+``meta`` which contract rule it checks, the column to report and what a failure does (quarantine
+the row, or a warning that treats the value as missing).
 
 GX sees the normalised text columns plus a few derived columns that make every rule a plain
 column expectation (pandas computes them in ``prepare``):
@@ -44,170 +43,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.contract import EARLIEST_POSSIBLE_DATE, LA_CODE_PATTERN, Extract, load_contract
+from pipelines.contract import DATE_FORMATS, EARLIEST_POSSIBLE_DATE, Extract
+from pipelines.parents import ParentLookup
 from pipelines.periods import Quarter
 from pipelines.rules import RowRule
+from pipelines.suites import SUITES_DIR, suite_path
 
-SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
 _RULE_ORDER = {rule.value: index for index, rule in enumerate(RowRule)}
-_DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- suites
-
-
-def _expectation(kind: str, rule: RowRule, reported_column: str, severity: str = "quarantine", **kwargs: object) -> dict:
-    """One expectation; ``reported_column`` is the contract column a failure is reported against."""
-    meta = {"rule": rule.value, "column": reported_column, "severity": severity}
-    return {"type": kind, "kwargs": kwargs, "meta": meta}
-
-
-def build_suite(extract: Extract) -> dict:
-    """The GX suite (as JSON-able dict) that encodes the contract's row rules for one extract."""
-    expectations: list[dict] = []
-    add = expectations.append
-    event = extract.event_date
-    for column in extract.columns:
-        name = column.name
-        if column.required:
-            add(_expectation("expect_column_values_to_not_be_null", RowRule.REQUIRED_MISSING, name, column=name))
-        if column.required_when:
-            add(
-                _expectation(
-                    "expect_column_values_to_be_in_set",
-                    RowRule.REQUIRED_MISSING,
-                    name,
-                    column=f"{name}__given_if_required",
-                    value_set=[True],
-                )
-            )
-        if column.type in _DATE_FORMATS:
-            add(
-                _expectation(
-                    "expect_column_values_to_be_in_set",
-                    RowRule.UNPARSEABLE_DATE,
-                    name,
-                    column=f"{name}__is_date",
-                    value_set=[True],
-                )
-            )
-            if column.identifier != "dob":
-                add(
-                    _expectation(
-                        "expect_column_values_to_be_between",
-                        RowRule.IMPOSSIBLE_DATE,
-                        name,
-                        column=f"{name}__at",
-                        min_value=f"{EARLIEST_POSSIBLE_DATE}T00:00:00+00:00",
-                    )
-                )
-        if column.type == "code":
-            add(
-                _expectation(
-                    "expect_column_values_to_be_in_set", RowRule.UNKNOWN_CODE, name, column=name, value_set=list(column.codes)
-                )
-            )
-        if column.type == "la_code":
-            add(_expectation("expect_column_values_to_match_regex", RowRule.UNKNOWN_CODE, name, column=name, regex=LA_CODE_PATTERN))
-        if column.identifier == "nhs_number":
-            add(
-                _expectation(
-                    "expect_column_values_to_be_in_set",
-                    RowRule.INVALID_NHS_NUMBER,
-                    name,
-                    "quarantine" if column.required else "warning",
-                    column=f"{name}__is_valid",
-                    value_set=[True],
-                )
-            )
-        if column.not_before:
-            earlier = extract.column(column.not_before)
-            both_datetimes = column.type == earlier.type == "datetime"
-            suffix = "__at" if both_datetimes else "__day"
-            add(
-                _expectation(
-                    "expect_column_pair_values_a_to_be_greater_than_b",
-                    RowRule.END_BEFORE_START,
-                    name,
-                    column_A=f"{name}{suffix}",
-                    column_B=f"{column.not_before}{suffix}",
-                    or_equal=True,
-                    ignore_row_if="either_value_is_missing",
-                )
-            )
-    dob = extract.dob_column
-    if dob:
-        compared = "_parent_event" if extract.parent else extract.date_compared_with_dob
-        limit = "dob__unborn_limit__day" if extract.unborn_days else f"{dob}__day"
-        add(
-            _expectation(
-                "expect_column_pair_values_a_to_be_greater_than_b",
-                RowRule.DOB_AFTER_EVENT,
-                dob,
-                column_A=f"{compared}__day",
-                column_B=limit,
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            )
-        )
-    if event:
-        add(
-            _expectation(
-                "expect_column_pair_values_a_to_be_greater_than_b",
-                RowRule.EVENT_AFTER_PERIOD,
-                event,
-                column_A="_period_end__at",
-                column_B=f"{event}__at",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            )
-        )
-    add(_expectation("expect_column_values_to_be_in_set", RowRule.DUPLICATE_KEY, extract.key[0], column="_key_is_repeat", value_set=[False]))
-    if extract.parent:
-        add(
-            _expectation(
-                "expect_column_values_to_be_in_set",
-                RowRule.ORPHAN,
-                extract.parent.on,
-                column="_parent_is_known",
-                value_set=[True],
-            )
-        )
-    return {
-        "name": extract.name,
-        "expectations": expectations,
-        "meta": {
-            "generated_from": "pipelines/extracts.toml (pmf suites)",
-            "extract": extract.name,
-        },
-    }
-
-
-def suite_path(extract_name: str, suites_dir: Path = SUITES_DIR) -> Path:
-    return suites_dir / f"{extract_name}.json"
-
-
-def write_suites(suites_dir: Path = SUITES_DIR) -> list[Path]:
-    """Regenerate every suite from the contract (what ``pmf suites`` runs)."""
-    suites_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for extract in load_contract().values():
-        path = suite_path(extract.name, suites_dir)
-        path.write_text(json.dumps(build_suite(extract), indent=2) + "\n", encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def stale_suites(suites_dir: Path = SUITES_DIR) -> list[str]:
-    """Extracts whose committed suite differs from the one the contract generates."""
-    stale = []
-    for extract in load_contract().values():
-        path = suite_path(extract.name, suites_dir)
-        if not path.exists() or json.loads(path.read_text(encoding="utf-8")) != build_suite(extract):
-            stale.append(extract.name)
-    return stale
 
 
 # --------------------------------------------------------------------------- GX runtime
@@ -306,7 +150,7 @@ def is_date_text(values: pd.Series, parsed: pd.Series, column_type: str) -> pd.S
     caller. Vectorised for values of the canonical shape; any other value (unpadded fields,
     non-ASCII digits, stray spaces) is checked by strptime one at a time.
     """
-    fmt = _DATE_FORMATS[column_type]
+    fmt = DATE_FORMATS[column_type]
     present = values.notna().to_numpy()
     text = pa.array(values.astype(object).where(values.notna(), None).tolist(), type=pa.large_string())
     canonical = pc.fill_null(pc.match_substring_regex(text, _CANONICAL_DATE[column_type]), False).to_numpy(zero_copy_only=False)
@@ -327,23 +171,6 @@ def _strptime_succeeds(value: str, fmt: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class ParentLookup:
-    """A parent extract's keys ready for look-ups (a pandas Index, hashed once) and, per key, the
-    event day of its latest staged row (NaT when none was staged)."""
-
-    keys: pd.Index
-    event_days: np.ndarray
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> ParentLookup:
-        return cls(pd.Index(frame["key"].astype(object)), frame["event_day"].astype("datetime64[us]").to_numpy())
-
-    @classmethod
-    def empty(cls) -> ParentLookup:
-        return cls(pd.Index([], dtype=object), np.array([], dtype="datetime64[us]"))
-
-
 @dataclass
 class SubmissionState:
     """What validation remembers across the chunks and files of one run."""
@@ -360,7 +187,7 @@ def _parsed(values: pd.Series, column_type: str) -> pd.Series:
     ``column_values.between`` compares a tz-aware (or nanosecond) column in one vectorised step,
     but any other datetime column one value at a time in Python (~half of GX's time here), and a
     nanosecond column cannot hold the year 1066 that the impossible-date rule must see."""
-    parsed = pd.to_datetime(values, format=_DATE_FORMATS[column_type], errors="coerce")
+    parsed = pd.to_datetime(values, format=DATE_FORMATS[column_type], errors="coerce")
     return parsed.astype("datetime64[us]").dt.tz_localize("UTC")
 
 
@@ -380,7 +207,7 @@ def prepare(
     prepared = frame.copy()
     prepared.index.name = None  # GX reports a named index as {name: value} dicts
     for column in extract.columns:
-        if column.type in _DATE_FORMATS:
+        if column.type in DATE_FORMATS:
             parsed = _parsed(frame[column.name], column.type)
             prepared[f"{column.name}__is_date"] = is_date_text(frame[column.name], parsed, column.type).astype(object)
             prepared[f"{column.name}__at"] = parsed

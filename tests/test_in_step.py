@@ -16,7 +16,7 @@ from pipelines.contract import load_contract
 from pipelines.docs import stale_docs
 from pipelines.indicators import load_registry
 from pipelines.models import SQL_DIR, discover_models
-from pipelines.validate import SUITES_DIR, stale_suites
+from pipelines.suites import SUITES_DIR, stale_suites
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PMF_SHARED_DIR", REPO.parent / "shared"))

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from extract_rows import rows_for, write_csv
-from pipelines import intake as intake_module
+from pipelines import batch as intake_module
 from pipelines import models, pseudonymise, validate
 from pipelines.intake import load_raw_tables, validate_all
 from pipelines.keptstate import KeptState

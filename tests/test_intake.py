@@ -12,7 +12,7 @@ import pytest
 
 from extract_rows import CONTRACT, VALID_ROWS, rows_for, write_csv, write_xlsx
 from pipelines.intake import intake
-from pipelines.validate import stale_suites
+from pipelines.suites import stale_suites
 
 PERIOD = "2018-19-Q3"
 

@@ -173,9 +173,10 @@ def _write_entry(
     staged = [(f.source, part) for f in files if not f.report.is_rejected for part in f.staged_parts]
     if staged:
         write_parquet(_with_source_columns(staged), scratch / "staged.parquet", _staged_schema(extract))
-    quarantine = [f.quarantine_frame() for f in files if f.quarantine_parts]
+    quarantine = [(f.source.period.label, extract.name, f.source.file_name, *record) for f in files for record in f.quarantine]
     if quarantine:
-        write_parquet(pd.concat(quarantine, ignore_index=True), scratch / "quarantine.parquet", _QUARANTINE_SCHEMA)
+        frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS).astype({"row_number": "int64"})
+        write_parquet(frame, scratch / "quarantine.parquet", _QUARANTINE_SCHEMA)
     parents = [part for f in files for part in f.parent_rows]
     if parents:
         write_parquet(pd.concat(parents, ignore_index=True), scratch / "parents.parquet", PARENT_ROWS_SCHEMA)
@@ -213,21 +214,20 @@ class _FileIntake:
     source: SourceFile
     report: FileReport
     staged_parts: list[pd.DataFrame] = field(default_factory=list)
-    quarantine_parts: list[pd.DataFrame] = field(default_factory=list)
+    quarantine: list[tuple] = field(default_factory=list)  # CHUNK_QUARANTINE_COLUMNS records
     parent_rows: list[pd.DataFrame] = field(default_factory=list)  # a parent extract's keys and dates
     parent_keys: list[list] = field(default_factory=list)  # a child extract's references
     warnings: dict[str, int] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)
     rejection: FileRejected | None = None
 
-    def record(self, chunk: pd.DataFrame, outcome: ChunkOutcome) -> None:
-        self.report.rows_received += len(chunk)
-        self.report.rows_quarantined += len(outcome.quarantine)
-        self.report.rows_staged += len(outcome.staged_rows)
+    def record(self, outcome: ChunkOutcome) -> None:
+        self.report.rows_received += outcome.size
+        self.report.rows_quarantined += len(outcome.quarantined)
+        self.report.rows_staged += outcome.rows_staged
         for rule, count in outcome.warnings.items():
             self.warnings[rule] = self.warnings.get(rule, 0) + count
-        if len(outcome.quarantine):
-            self.quarantine_parts.append(outcome.quarantine)
+        self.quarantine.extend(outcome.quarantine)
 
     def finish(self) -> FileReport:
         report = self.report
@@ -257,13 +257,6 @@ class _FileIntake:
         report.rows_staged = 0
         report.rows_quarantined = report.rows_received
 
-    def quarantine_frame(self) -> pd.DataFrame:
-        table = pd.concat(self.quarantine_parts, ignore_index=True)
-        table.insert(0, "file_name", self.source.file_name)
-        table.insert(0, "extract", self.source.extract.name)
-        table.insert(0, "period", self.source.period.label)
-        return table[QUARANTINE_COLUMNS]
-
 
 class _Chunks:
     """Chunks of one extract waiting to be validated together (one GX call per ``limit`` rows)."""
@@ -292,18 +285,29 @@ class _Chunks:
         extract = self.items[0][0].source.extract
         raw = [chunk for _, chunk in self.items]
         combined = pd.concat(raw, ignore_index=True) if len(raw) > 1 else raw[0].reset_index(drop=True)
+        row_numbers = np.concatenate([chunk.index.to_numpy() for chunk in raw])
         normalised = normalise_values(combined, extract)
+        outcomes = validate_chunks(
+            normalised, row_numbers, [(len(chunk), f.source.period) for f, chunk in self.items], extract, self.state
+        )
         offsets = np.cumsum([0, *(len(chunk) for chunk in raw)])
-        chunks = [normalised.iloc[start:end].set_axis(chunk.index, axis=0) for chunk, start, end in zip(raw, offsets[:-1], offsets[1:], strict=True)]
-        outcomes = validate_chunks([(chunk, f.source.period) for (f, _), chunk in zip(self.items, chunks, strict=True)], extract, self.state)
-        for (intake_file, _), chunk, outcome in zip(self.items, chunks, outcomes, strict=True):
-            intake_file.record(chunk, outcome)
-            staged = chunk if len(outcome.staged_rows) == len(chunk) and not outcome.invalid_values else chunk.loc[outcome.staged_rows].copy()
-            for column, rows in outcome.invalid_values.items():
-                staged.loc[staged.index.intersection(rows), column] = None  # contract: treated as missing
+        normalised.index = pd.Index(row_numbers, name="row_number")
+        staged_values, keep = normalised, np.ones(len(normalised), dtype=bool)
+        for outcome, start in zip(outcomes, offsets[:-1], strict=True):
+            keep[start + outcome.quarantined] = False
+            for column, positions in outcome.invalid_values.items():
+                if staged_values is normalised:
+                    staged_values = normalised.copy()
+                staged_values.iloc[start + positions, staged_values.columns.get_loc(column)] = None  # contract: treated as missing
+        for (intake_file, _), outcome, start, end in zip(self.items, outcomes, offsets[:-1], offsets[1:], strict=True):
+            chunk = normalised.iloc[start:end]
+            staged = staged_values.iloc[start:end]
+            if outcome.rows_staged < outcome.size:
+                staged = staged[keep[start:end]]
+            intake_file.record(outcome)
             intake_file.staged_parts.append(staged)
             if self.has_children:
-                intake_file.parent_rows.append(parent_rows(chunk, intake_file.source, outcome.staged_rows))
+                intake_file.parent_rows.append(parent_rows(chunk, intake_file.source, staged.index))
             if extract.parent:
                 intake_file.parent_keys.append(chunk[extract.parent.on].dropna().unique().tolist())
         self.items, self.rows = [], 0

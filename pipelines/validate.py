@@ -276,29 +276,40 @@ def _encoded_keys(keys: pd.DataFrame) -> pa.Array:
 
 @dataclass
 class ChunkOutcome:
-    staged_rows: pd.Index  # row numbers
-    quarantine: pd.DataFrame  # one row per quarantined raw row
+    """What validation found in one chunk (one file's rows, or part of them). Positions count
+    from the chunk's first row."""
+
+    size: int
+    quarantine: list[tuple]  # one record (CHUNK_QUARANTINE_COLUMNS) per quarantined row, in row order
+    quarantined: np.ndarray  # the positions of those rows
     warnings: dict[str, int]  # rule -> count of value warnings
-    invalid_values: dict[str, pd.Index]  # column -> row numbers whose value is treated as missing
+    invalid_values: dict[str, np.ndarray]  # column -> positions whose value is treated as missing
+
+    @property
+    def rows_staged(self) -> int:
+        return self.size - len(self.quarantined)
 
 
 # A chunk's quarantine: which row, and what is wrong with it (intake adds the file it came from).
 CHUNK_QUARANTINE_COLUMNS = ["row_number", "column_name", "value", "rule", "message"]
+_NOWHERE = np.zeros(0, dtype=np.int64)
 
 
 def validate_chunks(
-    chunks: list[tuple[pd.DataFrame, Quarter]],
+    frame: pd.DataFrame,
+    row_numbers: np.ndarray,
+    chunks: list[tuple[int, Quarter]],
     extract: Extract,
     state: SubmissionState,
     *,
     suites_dir: Path = SUITES_DIR,
 ) -> list[ChunkOutcome]:
-    """Run the extract's suite over chunks of normalised rows (of one or several files, in file
-    order) in a single GX call, prepared as one frame; one outcome per chunk, in the same order."""
-    sizes = [len(frame) for frame, _ in chunks]
-    frames = [frame.reset_index(drop=True) for frame, _ in chunks]
-    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    prepared = prepare(combined, extract, [period for _, period in chunks], state, sizes)
+    """Run the extract's suite in a single GX call over ``frame``: normalised rows of several
+    chunks (of one or several files, in file order) one after another, ``chunks`` giving each
+    one's size and period and ``row_numbers`` each row's number in its file. One outcome per
+    chunk, in the same order; the per-row work is done once for the whole frame."""
+    sizes = [size for size, _ in chunks]
+    prepared = prepare(frame, extract, [period for _, period in chunks], state, sizes)
     results = _validator().run(prepared, extract.name, suites_dir)
     offsets = np.cumsum([0, *sizes])
     found: list[list[tuple[int, str, str, str]]] = [[] for _ in chunks]  # (position, rule, column, severity)
@@ -308,44 +319,54 @@ def validate_chunks(
         owners = np.searchsorted(offsets, positions, side="right") - 1
         for position, owner in zip(positions.tolist(), owners.tolist(), strict=True):
             found[owner].append((position - int(offsets[owner]), meta["rule"], meta["column"], meta.get("severity", "quarantine")))
-    return [_outcome(frame, extract, problems) for (frame, _), problems in zip(chunks, found, strict=True)]
+    columns = {name: index for index, name in enumerate(frame.columns)}
+    return [
+        _outcome(frame, row_numbers, int(start), size, columns, extract, problems)
+        for start, size, problems in zip(offsets[:-1], sizes, found, strict=True)
+    ]
 
 
-def _outcome(frame: pd.DataFrame, extract: Extract, found: list[tuple[int, str, str, str]]) -> ChunkOutcome:
-    if not found:  # most chunks: nothing to look at
-        return ChunkOutcome(frame.index, _quarantine_rows([], frame, extract), {}, {})
-    row_numbers = frame.index.to_numpy()
+def _outcome(
+    frame: pd.DataFrame, row_numbers: np.ndarray, start: int, size: int, columns: dict[str, int],
+    extract: Extract, found: list[tuple[int, str, str, str]],
+) -> ChunkOutcome:
+    if not found:
+        return ChunkOutcome(size, [], _NOWHERE, {}, {})
     column_order = {name: index for index, name in enumerate(extract.column_names)}
-    problems: list[tuple[int, int, str, str]] = []  # (row, order, column, rule)
+    problems: list[tuple[int, int, str, str]] = []  # (position, order, column, rule)
     warnings: dict[str, int] = defaultdict(int)
     invalid: dict[str, list[int]] = defaultdict(list)
     for position, rule, column, severity in found:
-        row = int(row_numbers[position])
         if severity == "warning":
             warnings[rule] += 1
-            invalid[column].append(row)
+            invalid[column].append(position)
         else:
-            problems.append((row, _RULE_ORDER[rule] * 1000 + column_order.get(column, 999), column, rule))
-    quarantine = _quarantine_rows(problems, frame, extract)
-    staged = frame.index.difference(pd.Index(quarantine["row_number"]))
-    return ChunkOutcome(staged, quarantine, dict(warnings), {c: pd.Index(rows) for c, rows in invalid.items()})
+            problems.append((position, _RULE_ORDER[rule] * 1000 + column_order.get(column, 999), column, rule))
+    records, quarantined = _quarantine_rows(problems, frame, row_numbers, start, columns, extract)
+    return ChunkOutcome(size, records, quarantined, dict(warnings),
+                        {column: np.asarray(rows, dtype=np.int64) for column, rows in invalid.items()})
 
 
-def _quarantine_rows(problems: list[tuple[int, int, str, str]], frame: pd.DataFrame, extract: Extract) -> pd.DataFrame:
-    """One row per quarantined row: its first problem (in rule order, then column order), the
-    masked value, and every problem's description. Plain Python: a chunk has few problems."""
-    by_row: dict[int, list[tuple[str, str]]] = {}
-    for row, _, column, rule in sorted(set(problems), key=lambda problem: (problem[0], problem[1])):
-        by_row.setdefault(row, []).append((column, rule))
+def _quarantine_rows(
+    problems: list[tuple[int, int, str, str]], frame: pd.DataFrame, row_numbers: np.ndarray, start: int,
+    columns: dict[str, int], extract: Extract,
+) -> tuple[list[tuple], np.ndarray]:
+    """One record per quarantined row: its row number, its first problem (in rule order, then
+    column order), the masked value, and every problem's description; and the rows' positions.
+    Plain Python: a chunk has few problems."""
+    by_position: dict[int, list[tuple[str, str]]] = {}
+    for position, _, column, rule in sorted(set(problems), key=lambda problem: (problem[0], problem[1])):
+        by_position.setdefault(position, []).append((column, rule))
     records = []
-    for row, row_problems in by_row.items():
+    for position, row_problems in by_position.items():
         described = []
         for column, rule in row_problems:
-            value = mask_value(extract, column, frame.at[row, column] if column in frame.columns else None)
+            raw = frame.iat[start + position, columns[column]] if column in columns else None
+            value = mask_value(extract, column, raw)
             described.append((column, value, rule, describe_problem(extract, rule, column, value)))
         column, value, rule, _ = described[0]
-        records.append((row, column, value, rule, "; ".join(text for *_, text in described)))
-    return pd.DataFrame(records, columns=CHUNK_QUARANTINE_COLUMNS).astype({"row_number": "int64"})
+        records.append((int(row_numbers[start + position]), column, value, rule, "; ".join(text for *_, text in described)))
+    return records, np.fromiter(by_position, dtype=np.int64, count=len(by_position))
 
 
 def mask_value(extract: Extract, column: str, value: object) -> str | None:

@@ -193,7 +193,7 @@ def instrument(phases: Phases) -> None:
 
     phases.wrap(intake, "sha256_of", "read: sha256")
     phases.wrap_generator(ingest.FileReader, "chunks", "read: parse")
-    phases.wrap(ingest, "normalise_values", "read: normalise")
+    phases.wrap(batch, "normalise_values", "read: normalise")  # batch normalises a whole batch at once
     phases.wrap(batch, "validate_chunks", "validate: outcome + quarantine")
     phases.wrap(validate, "prepare", "validate: prepare derived columns")
     phases.wrap(validate._Validator, "run", "validate: GX")

@@ -77,7 +77,7 @@ class Submission:
     @property
     def entry_name(self) -> str:
         """The kept-state name: everything the outcome depends on, except (for a child extract)
-        the parent look-ups, which the entry records and ``plan`` checks."""
+        the parent look-ups, which the entry records and ``intake._reuse`` checks."""
         return digest_of(
             code_fingerprint(),
             _suite_digest(self.extract.name),

@@ -14,8 +14,8 @@ import pytest
 
 os.environ.setdefault("PMF_PSEUDONYM_KEY", "test-key-" + "0" * 40)
 from pipelines.cli import prefect_environment  # noqa: E402
+from repo_paths import REPO  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 prefect_environment(REPO / ".pmf" / "prefect-test")
 
 from demo_world import copy_marts, demo_world, tree_fingerprint  # noqa: E402

@@ -17,8 +17,8 @@ from pipelines import leadforms
 from pipelines.cli import main
 from pipelines.periods import Quarter
 from query_rows import query_rows
+from repo_paths import REFERENCE_DIR
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 PERIOD = Quarter.parse("2018-19 Q1")
 
 
@@ -32,7 +32,7 @@ def reference(tmp_path: Path) -> Path:
     folder = tmp_path / "reference"
     folder.mkdir()
     for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, folder / name)
+        shutil.copy(REFERENCE_DIR / name, folder / name)
     return folder
 
 

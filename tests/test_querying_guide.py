@@ -17,12 +17,11 @@ from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
 from pipelines.publish import STORAGE_VERSION
 from query_rows import query_one, query_rows
+from repo_paths import REFERENCE_DIR, REPO
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1]
 GUIDE = REPO / "docs" / "querying-the-marts.md"
-REFERENCE = REPO / "data" / "reference"
 FIRST, LAST = Quarter.parse("2018-19 Q1"), Quarter.parse("2018-19 Q4")
 # Left out of the demo so that some values are "not received" (the guide's example 4 shows why).
 NOT_SENT = ("2018-19-Q2", "health_treatment_episodes")
@@ -53,7 +52,7 @@ def marts(tmp_path_factory) -> Path:
     raw, reference = root / "raw", root / "reference"
     reference.mkdir()
     for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
+        shutil.copy(REFERENCE_DIR / name, reference / name)
     generate_demo(raw, reference, first=FIRST, last=LAST)
     folder, extract = NOT_SENT
     for path in (raw / folder).glob(f"{extract}*"):

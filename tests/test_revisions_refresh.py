@@ -18,10 +18,10 @@ from openpyxl.utils import range_boundaries
 from extract_rows import rows_for, write_csv
 from pipelines.board.layout import REVISED_MARK, table_name
 from pipelines.cli import main
+from repo_paths import REFERENCE_DIR
 
 pytestmark = pytest.mark.e2e
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 HPL = "E06000001"
 
 
@@ -43,7 +43,7 @@ def _query(marts: Path, sql: str) -> list[dict]:
 
 def test_a_resubmitted_file_is_listed_as_revised(tmp_path):
     raw, reference, marts = tmp_path / "raw", tmp_path / "reference", tmp_path / "marts"
-    shutil.copytree(REFERENCE, reference)
+    shutil.copytree(REFERENCE_DIR, reference)
     config = tmp_path / "pmf.toml"
     config.write_text(f'reference_dir = "{reference}"\n')
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -23,8 +22,8 @@ from pipelines import models
 from pipelines.config import TEES_LAS
 from pipelines.indicators import INDICATOR_VALUE_COLUMNS
 from query_rows import query_rows
+from repo_paths import REFERENCE_DIR
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 HPL, MBRO, _, _ = TEES_LAS
 
 # (period, period_start, period_end), written out by hand.
@@ -43,7 +42,7 @@ BASELINE = "2017-18 Q2"
 
 
 def _csv_header(name: str) -> list[str]:
-    with open(REFERENCE / name, encoding="utf-8", newline="") as handle:
+    with open(REFERENCE_DIR / name, encoding="utf-8", newline="") as handle:
         return next(csv.reader(handle))
 
 

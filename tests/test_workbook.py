@@ -21,6 +21,7 @@ from pipelines.board.suppression import SECONDARY as SUPPRESSED_VALUE
 from pipelines.config import Settings
 from pipelines.indicators import load_registry
 from pipelines.periods import Quarter
+from repo_paths import REFERENCE_DIR
 from workbook_fixtures import (  # tests/ is on sys.path under pytest (rootdir, no package)
     BOARD,
     COUNT_OVERRIDES,
@@ -35,7 +36,6 @@ from workbook_fixtures import (  # tests/ is on sys.path under pytest (rootdir, 
     build_marts,
 )
 
-REFERENCE_PLAN = Path(__file__).resolve().parents[1] / "data" / "reference" / "work_plan.csv"
 INDICATOR_COUNT = len(load_registry())  # one chart, one definition per indicator of the registry
 
 
@@ -43,7 +43,7 @@ INDICATOR_COUNT = len(load_registry())  # one chart, one definition per indicato
 
 
 def test_plan_line_sort_key_reproduces_the_reference_plan_order():
-    with open(REFERENCE_PLAN, encoding="utf-8") as handle:
+    with open(REFERENCE_DIR / "work_plan.csv", encoding="utf-8") as handle:
         lines = [(row["plan"], row["line_id"]) for row in csv.DictReader(handle)]
     shuffled = lines[:]
     random.Random(1).shuffle(shuffled)

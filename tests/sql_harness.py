@@ -42,6 +42,13 @@ MODEL_LAYERS = ("staging", "intermediate", "indicators")
 
 OUTPUT_COLUMNS = ["indicator_code", "la_code", "period", "numerator", "denominator", "history_incomplete"]
 
+# What the indicator tests (tests/test_indicator_sql*.py) call the LAs and quarters: 2018-19 Q1 =
+# 2018-04-01..2018-06-30, Q2 = 07-01..09-30, Q3 = 10-01..12-31, Q4 = 2019-01-01..2019-03-31;
+# 2019-20 Q1 = 2019-04-01..06-30.
+HPL, MBRO, RCL = HARTLEPOOL, MIDDLESBROUGH, REDCAR
+Q1, Q2, Q3, Q4 = "2018-19 Q1", "2018-19 Q2", "2018-19 Q3", "2018-19 Q4"
+NEXT_Q1 = "2019-20 Q1"
+
 class Counts(NamedTuple):
     numerator: int | None
     denominator: int | None
@@ -158,6 +165,13 @@ def indicator_counts(con: duckdb.DuckDBPyConnection, code: str) -> dict[tuple[st
         (row["la_code"], row["period"]): Counts(row["numerator"], row["denominator"])
         for row in indicator_rows(con, code)
     }
+
+
+def assert_counts(con: duckdb.DuckDBPyConnection, code: str,
+                  expected: dict[tuple[str, str], tuple[int, int | None]]) -> None:
+    """Every LA × quarter row of the indicator, as (numerator, denominator)."""
+    actual = {key: tuple(value) for key, value in indicator_counts(con, code).items()}
+    assert actual == expected
 
 
 def history_flags(con: duckdb.DuckDBPyConnection, code: str) -> dict[tuple[str, str], bool]:

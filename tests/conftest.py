@@ -1,8 +1,10 @@
 """Shared fixtures: a fixed pseudonymisation key, quiet offline Prefect, a raw folder, a work
-database, the demo dataset and one end-to-end refresh for the whole session.
+database, the board workbook of the synthetic marts, the demo dataset and one end-to-end refresh
+for the whole session.
 
 Helpers that tests import live in plain modules beside this one (extract_rows, query_rows,
-sql_harness, demo_world, workbook_fixtures, publish_checks): conftest.py is for fixtures only."""
+sql_harness, demo_world, workbook_fixtures, workbook_cells, work_plan_scenario, publish_checks,
+repo_paths): conftest.py is for fixtures only."""
 
 from __future__ import annotations
 
@@ -35,6 +37,29 @@ def work_con():
     with duckdb.connect() as con:
         con.execute("attach ':memory:' as work")
         yield con
+
+
+@pytest.fixture(scope="session")
+def workbook_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The board workbook written once a session from the small synthetic marts
+    (tests/workbook_fixtures.py), alone in its folder: read by tests/test_workbook*.py, never written
+    (test_workbook_pdf.py prints a copy)."""
+    from pipelines.board import write_workbook
+    from pipelines.config import Settings
+    from workbook_fixtures import PERIOD, build_marts
+
+    folder = tmp_path_factory.mktemp("workbook")
+    marts = build_marts(folder / "pmf.duckdb")
+    return write_workbook(marts, folder / "board" / f"HSCB-PMF-{PERIOD.folder_id}.xlsx", period=PERIOD,
+                          settings=Settings())
+
+
+@pytest.fixture(scope="session")
+def workbook(workbook_file: Path):
+    """``workbook_file`` opened with openpyxl, once: only read."""
+    import openpyxl
+
+    return openpyxl.load_workbook(workbook_file)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ for the whole session.
 
 Helpers that tests import live in plain modules beside this one (extract_rows, query_rows,
 sql_harness, demo_world, workbook_fixtures, workbook_cells, work_plan_scenario, publish_checks,
-repo_paths): conftest.py is for fixtures only."""
+repo_paths, server_process): conftest.py is for fixtures only."""
 
 from __future__ import annotations
 
@@ -104,6 +104,17 @@ def e2e_refresh(tmp_path_factory: pytest.TempPathFactory):
     after = tree_fingerprint(root)
     changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
     assert not changed, f"a test wrote into the shared end-to-end world (copy it instead): {changed[:20]}"
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real Prefect server on localhost for the session (tests/server_process.py), with its own
+    PREFECT_HOME: ``{"url", "env"}``. What ``pmf serve`` serves on, and what refreshes run as a
+    subprocess report to instead of starting a temporary server each."""
+    from server_process import running_prefect_server
+
+    with running_prefect_server(tmp_path_factory.mktemp("prefect-server")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -12,16 +12,7 @@ of every LA × quarter are compared with numbers worked out by hand in the comme
 from __future__ import annotations
 
 import pytest
-from sql_harness import (
-    DEFAULTS,
-    HPL,
-    MBRO,
-    OUTPUT_COLUMNS,
-    Q1,
-    Q2,
-    Dataset,
-    indicator_rows,
-)
+from sql_harness import DEFAULTS, HPL, MBRO, OUTPUT_COLUMNS, Q1, Q2, Dataset, indicator_rows
 
 from pipelines.indicators import INDICATOR_SQL_COLUMNS, load_registry
 

@@ -1,21 +1,9 @@
-"""The health indicators' SQL: SM_COMPLETIONS and PMH_ACCESS (sql/indicators/ind_*.sql).
-
-Each test loads raw rows built to hit the indicator's edges into an in-memory DuckDB built as
-the refresh builds it (tests/sql_harness.py), runs every model and compares the numerator and
-denominator for every LA × quarter with numbers worked out by hand in the comments
-(indicators.md is the authority; the quarters' dates are in tests/sql_harness.py).
-"""
+"""The health indicators' SQL (sql/indicators/ind_*.sql): SM_COMPLETIONS and PMH_ACCESS, each
+against numbers worked out by hand (how: tests/test_indicator_sql.py)."""
 
 from __future__ import annotations
 
-from sql_harness import (
-    HPL,
-    MBRO,
-    Q1,
-    Q2,
-    Dataset,
-    assert_counts,
-)
+from sql_harness import HPL, MBRO, Q1, Q2, Dataset, assert_counts
 
 
 # ------------------------------------------------------------------------ SM_COMPLETIONS

@@ -1,24 +1,9 @@
-"""The LA indicators' SQL: LSCB21, RISKY_HOLISTIC, RHI72, EH_NEGLECT, CPP_NEGLECT and CLA_NEGLECT.
-
-Each test loads raw rows built to hit the indicator's edges into an in-memory DuckDB built as
-the refresh builds it (tests/sql_harness.py), runs every model and compares the numerator and
-denominator for every LA × quarter with numbers worked out by hand in the comments
-(indicators.md is the authority; the quarters' dates are in tests/sql_harness.py).
-"""
+"""The LA indicators' SQL (sql/indicators/ind_*.sql): LSCB21, RISKY_HOLISTIC, RHI72, EH_NEGLECT,
+CPP_NEGLECT and CLA_NEGLECT, each against numbers worked out by hand (how: tests/test_indicator_sql.py)."""
 
 from __future__ import annotations
 
-from sql_harness import (
-    HPL,
-    MBRO,
-    Q1,
-    Q2,
-    Q3,
-    Q4,
-    RCL,
-    Dataset,
-    assert_counts,
-)
+from sql_harness import HPL, MBRO, Q1, Q2, Q3, Q4, RCL, Dataset, assert_counts
 
 
 # ---------------------------------------------------------------- LSCB21 / RISKY_HOLISTIC

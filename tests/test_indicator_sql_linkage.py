@@ -1,28 +1,9 @@
-"""One person across agencies: RISKY_CHILDREN and its linkage keys (sql/intermediate/int_linkage_keys.sql).
-
-Each test loads raw rows built to hit the indicator's edges into an in-memory DuckDB built as
-the refresh builds it (tests/sql_harness.py), runs every model and compares the numerator and
-denominator for every LA × quarter with numbers worked out by hand in the comments
-(indicators.md is the authority; the quarters' dates are in tests/sql_harness.py).
-"""
+"""One person across agencies: RISKY_CHILDREN and its linkage keys (sql/intermediate/int_linkage_keys.sql),
+against numbers worked out by hand (how: tests/test_indicator_sql.py)."""
 
 from __future__ import annotations
 
-from sql_harness import (
-    HPL,
-    MBRO,
-    NHS_A,
-    NHS_B,
-    NHS_C,
-    NHS_D,
-    NHS_E,
-    NHS_F,
-    NHS_G,
-    Q1,
-    Q2,
-    Dataset,
-    assert_counts,
-)
+from sql_harness import HPL, MBRO, NHS_A, NHS_B, NHS_C, NHS_D, NHS_E, NHS_F, NHS_G, Q1, Q2, Dataset, assert_counts
 
 from pipelines.pseudonymise import pseudonym
 

@@ -1,25 +1,9 @@
-"""The police indicators' SQL: LSCB11b, LSCB11e and LSCB19 (sql/indicators/ind_*.sql) and MARAC.
-
-Each test loads raw rows built to hit the indicator's edges into an in-memory DuckDB built as
-the refresh builds it (tests/sql_harness.py), runs every model and compares the numerator and
-denominator for every LA × quarter with numbers worked out by hand in the comments
-(indicators.md is the authority; the quarters' dates are in tests/sql_harness.py).
-"""
+"""The police indicators' SQL (sql/indicators/ind_*.sql): LSCB11b, LSCB11e, LSCB19 and MARAC, each
+against numbers worked out by hand (how: tests/test_indicator_sql.py)."""
 
 from __future__ import annotations
 
-from sql_harness import (
-    HPL,
-    MBRO,
-    NEXT_Q1,
-    Q1,
-    Q2,
-    Q3,
-    Q4,
-    Dataset,
-    assert_counts,
-    history_flags,
-)
+from sql_harness import HPL, MBRO, NEXT_Q1, Q1, Q2, Q3, Q4, Dataset, assert_counts, history_flags
 
 
 # ------------------------------------------------------------------------------- LSCB11b

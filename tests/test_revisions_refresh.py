@@ -45,7 +45,10 @@ def test_a_resubmitted_file_is_listed_as_revised(tmp_path):
     config.write_text(f'reference_dir = "{reference}"\n')
 
     def refresh() -> int:
-        return main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)])
+        # --workers 1: the one file is validated in this process, not in a pool of processes started
+        # for it (tests/test_workers.py compares the ways of running; this test is about revisions).
+        return main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config),
+                     "--workers", "1"])
 
     # Q1: 5 of 20 referred (25%); Q2: 2 of 10 (20%).
     _incidents(raw / "2018-19-Q1", "1", "2018-05-10 10:00", total=20, referred=5)

@@ -1,10 +1,6 @@
 """The work-plan status mart (sql/marts/work_plan_status.sql): direction of travel, overdue, and
-the rows of lines with one indicator, two, or none (lead lines).
-
-Each test builds a ``Scenario`` (tests/work_plan_scenario.py), runs the model as the refresh does
-and compares the row for one plan line × indicator × LA × quarter with what the spec says,
-worked out by hand in the comments.
-"""
+the rows of lines with one indicator, two, or none (lead lines). Against what the spec says, worked out
+by hand (how: tests/test_work_plan_status.py)."""
 
 from __future__ import annotations
 

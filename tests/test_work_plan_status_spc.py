@@ -1,10 +1,6 @@
 """The work-plan status mart (sql/marts/work_plan_status.sql): the SPC reading and Tees comparison
-of the latest quarter, and red-red (worse than Tees and worsening).
-
-Each test builds a ``Scenario`` (tests/work_plan_scenario.py), runs the model as the refresh does
-and compares the row for one plan line × indicator × LA × quarter with what the spec says,
-worked out by hand in the comments.
-"""
+of the latest quarter, and red-red (worse than Tees and worsening). Against what the spec says, worked out
+by hand (how: tests/test_work_plan_status.py)."""
 
 from __future__ import annotations
 

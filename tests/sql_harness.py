@@ -24,6 +24,7 @@ import duckdb
 
 from extract_rows import CONTRACT, DEFAULTS, NHS_A  # tests/ is on sys.path under pytest
 from pipelines import indicators, intake, models, pseudonymise
+from pipelines.indicators import INDICATOR_VALUE_COLUMNS
 from pipelines.config import TEES_LAS
 from pipelines.periods import Quarter
 
@@ -148,6 +149,22 @@ class Dataset:
         latest = Quarter.containing(max(dates))
         later_or_same = [quarter for quarter in self.quarters if quarter >= latest]
         return (later_or_same[0] if later_or_same else self.quarters[-1]).folder_id
+
+
+def create_indicator_values(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """``indicator_values`` as the refresh writes it from Python (typed as its table), holding ``rows``
+    (dicts by column name): for the tests of the mart models that read it."""
+    con.execute(
+        "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
+        "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
+        "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
+        "status_reason varchar, history_incomplete boolean)"
+    )
+    if rows:
+        con.executemany(
+            f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
+            [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
+        )
 
 
 def indicator_rows(con: duckdb.DuckDBPyConnection, code: str) -> list[dict]:

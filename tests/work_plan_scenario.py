@@ -22,6 +22,7 @@ from pipelines.config import TEES_LAS
 from pipelines.indicators import INDICATOR_VALUE_COLUMNS
 from query_rows import query_rows
 from repo_paths import REFERENCE_DIR
+from sql_harness import create_indicator_values
 
 HPL, MBRO, _, _ = TEES_LAS
 
@@ -128,12 +129,6 @@ class Scenario:
                 "insert into int_quarters values (?, ?, ?, ?::date - interval 9 month, ?, true, ?)",
                 [(label, start, end, start, index, QUARTERS[0][1]) for index, (label, start, end) in enumerate(QUARTERS, 1)],
             )
-            con.execute(
-                "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
-                "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
-                "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
-                "status_reason varchar, history_incomplete boolean)"
-            )
             rows = []
             for code, polarity in self.polarities.items():
                 for la_code in sorted(self.las):
@@ -159,10 +154,7 @@ class Scenario:
                         })
             if rows:
                 assert list(rows[0]) == INDICATOR_VALUE_COLUMNS
-                con.executemany(
-                    f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
-                    [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
-                )
+            create_indicator_values(con, rows)
             _create_varchar_table(con, "ref_work_plan", WORK_PLAN_COLUMNS, self.lines)
             _create_varchar_table(con, "ref_plan_line_updates", UPDATE_COLUMNS, self.updates)
             con.execute("create table run_settings (board_la_code varchar, default_baseline_period varchar)")

@@ -1,8 +1,10 @@
 """Shared fixtures: a fixed pseudonymisation key, quiet offline Prefect, a raw folder, a work
-database, the demo dataset and one end-to-end refresh for the whole session.
+database, the board workbook of the synthetic marts, the demo dataset and one end-to-end refresh
+for the whole session.
 
 Helpers that tests import live in plain modules beside this one (extract_rows, query_rows,
-sql_harness, demo_world, workbook_fixtures, publish_checks): conftest.py is for fixtures only."""
+sql_harness, demo_world, workbook_fixtures, workbook_cells, work_plan_scenario, publish_checks,
+repo_paths, server_process): conftest.py is for fixtures only."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ import pytest
 
 os.environ.setdefault("PMF_PSEUDONYM_KEY", "test-key-" + "0" * 40)
 from pipelines.cli import prefect_environment  # noqa: E402
+from repo_paths import REPO  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 prefect_environment(REPO / ".pmf" / "prefect-test")
 
 from demo_world import copy_marts, demo_world, tree_fingerprint  # noqa: E402
@@ -35,6 +37,29 @@ def work_con():
     with duckdb.connect() as con:
         con.execute("attach ':memory:' as work")
         yield con
+
+
+@pytest.fixture(scope="session")
+def workbook_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The board workbook written once a session from the small synthetic marts
+    (tests/workbook_fixtures.py), alone in its folder: read by tests/test_workbook*.py, never written
+    (test_workbook_pdf.py prints a copy)."""
+    from pipelines.board import write_workbook
+    from pipelines.config import Settings
+    from workbook_fixtures import PERIOD, build_marts
+
+    folder = tmp_path_factory.mktemp("workbook")
+    marts = build_marts(folder / "pmf.duckdb")
+    return write_workbook(marts, folder / "board" / f"HSCB-PMF-{PERIOD.folder_id}.xlsx", period=PERIOD,
+                          settings=Settings())
+
+
+@pytest.fixture(scope="session")
+def workbook(workbook_file: Path):
+    """``workbook_file`` opened with openpyxl, once: only read."""
+    import openpyxl
+
+    return openpyxl.load_workbook(workbook_file)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +104,17 @@ def e2e_refresh(tmp_path_factory: pytest.TempPathFactory):
     after = tree_fingerprint(root)
     changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
     assert not changed, f"a test wrote into the shared end-to-end world (copy it instead): {changed[:20]}"
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real Prefect server on localhost for the session (tests/server_process.py), with its own
+    PREFECT_HOME: ``{"url", "env"}``. What ``pmf serve`` serves on, and what refreshes run as a
+    subprocess report to instead of starting a temporary server each."""
+    from server_process import running_prefect_server
+
+    with running_prefect_server(tmp_path_factory.mktemp("prefect-server")) as server:
+        yield server
 
 
 @pytest.fixture

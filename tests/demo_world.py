@@ -15,15 +15,14 @@ from pathlib import Path
 
 from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
-
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+from repo_paths import REFERENCE_DIR
 
 
 def demo_world(root: Path, first: str, last: str) -> dict[str, Path]:
     raw, reference = root / "raw", root / "reference"
     reference.mkdir(parents=True)
     for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
+        shutil.copy(REFERENCE_DIR / name, reference / name)
     generate_demo(raw, reference, first=Quarter.parse(first), last=Quarter.parse(last))
     config = root / "pmf.toml"
     config.write_text(f'reference_dir = "{reference}"\n')

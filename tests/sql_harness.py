@@ -24,6 +24,7 @@ import duckdb
 
 from extract_rows import CONTRACT, DEFAULTS, NHS_A  # tests/ is on sys.path under pytest
 from pipelines import indicators, intake, models, pseudonymise
+from pipelines.indicators import INDICATOR_VALUE_COLUMNS
 from pipelines.config import TEES_LAS
 from pipelines.periods import Quarter
 
@@ -41,6 +42,13 @@ NHS_G = "9434765986"
 MODEL_LAYERS = ("staging", "intermediate", "indicators")
 
 OUTPUT_COLUMNS = ["indicator_code", "la_code", "period", "numerator", "denominator", "history_incomplete"]
+
+# What the indicator tests (tests/test_indicator_sql*.py) call the LAs and quarters: 2018-19 Q1 =
+# 2018-04-01..2018-06-30, Q2 = 07-01..09-30, Q3 = 10-01..12-31, Q4 = 2019-01-01..2019-03-31;
+# 2019-20 Q1 = 2019-04-01..06-30.
+HPL, MBRO, RCL = HARTLEPOOL, MIDDLESBROUGH, REDCAR
+Q1, Q2, Q3, Q4 = "2018-19 Q1", "2018-19 Q2", "2018-19 Q3", "2018-19 Q4"
+NEXT_Q1 = "2019-20 Q1"
 
 class Counts(NamedTuple):
     numerator: int | None
@@ -143,6 +151,22 @@ class Dataset:
         return (later_or_same[0] if later_or_same else self.quarters[-1]).folder_id
 
 
+def create_indicator_values(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """``indicator_values`` as the refresh writes it from Python (typed as its table), holding ``rows``
+    (dicts by column name): for the tests of the mart models that read it."""
+    con.execute(
+        "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
+        "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
+        "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
+        "status_reason varchar, history_incomplete boolean)"
+    )
+    if rows:
+        con.executemany(
+            f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
+            [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
+        )
+
+
 def indicator_rows(con: duckdb.DuckDBPyConnection, code: str) -> list[dict]:
     """The indicator's rows for every LA × quarter, as the refresh places its SQL's counts on the
     spine (``pipelines.indicators.indicator_counts``); missing values are None."""
@@ -158,6 +182,13 @@ def indicator_counts(con: duckdb.DuckDBPyConnection, code: str) -> dict[tuple[st
         (row["la_code"], row["period"]): Counts(row["numerator"], row["denominator"])
         for row in indicator_rows(con, code)
     }
+
+
+def assert_counts(con: duckdb.DuckDBPyConnection, code: str,
+                  expected: dict[tuple[str, str], tuple[int, int | None]]) -> None:
+    """Every LA × quarter row of the indicator, as (numerator, denominator)."""
+    actual = {key: tuple(value) for key, value in indicator_counts(con, code).items()}
+    assert actual == expected
 
 
 def history_flags(con: duckdb.DuckDBPyConnection, code: str) -> dict[tuple[str, str], bool]:

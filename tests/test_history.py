@@ -13,6 +13,7 @@ import pandas as pd
 
 from extract_rows import rows_for, write_csv
 from query_rows import query_rows
+from repo_paths import REFERENCE_DIR
 from pipelines import models, pseudonymise
 from pipelines.indicators import indicator_counts, load_registry
 from pipelines.intake import intake
@@ -109,7 +110,7 @@ def test_a_lead_rag_outside_the_four_values_is_rejected_naming_the_line(tmp_path
     from pipelines.refresh import InputRejected, load_reference
 
     reference = tmp_path / "reference"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "reference", reference)
+    shutil.copytree(REFERENCE_DIR, reference)
     updates = pd.read_csv(reference / "plan_line_updates.csv", dtype=str, keep_default_na=False)
     updates.loc[updates["line_id"] == "1.1.1", "rag"] = "G"
     updates.to_csv(reference / "plan_line_updates.csv", index=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,10 +16,9 @@ from pipelines.docs import stale_docs
 from pipelines.indicators import load_registry
 from pipelines.models import SQL_DIR, discover_models
 from pipelines.suites import SUITES_DIR, stale_suites
+from repo_paths import REFERENCE_DIR, REPO, SHARED_DIR
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("PMF_SHARED_DIR", REPO.parent / "shared"))
-SPEC_INDICATORS = SHARED / "spec" / "indicators.md"
+SPEC_INDICATORS = SHARED_DIR / "spec" / "indicators.md"
 
 
 def test_every_registry_code_has_exactly_one_sql_file_and_back():
@@ -52,7 +50,7 @@ def test_every_extract_has_one_current_suite():
 
 
 def test_registry_evidence_matches_the_plan_reference_data():
-    plan = pd.read_csv(REPO / "data" / "reference" / "work_plan.csv", dtype=str, keep_default_na=False)
+    plan = pd.read_csv(REFERENCE_DIR / "work_plan.csv", dtype=str, keep_default_na=False)
     from_plan = {
         (code.strip(), line)
         for line, codes in zip(plan["line_id"], plan["indicator_codes"], strict=True)

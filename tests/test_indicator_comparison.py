@@ -17,8 +17,9 @@ import pytest
 
 from pipelines import models
 from pipelines.config import TEES_LAS
-from pipelines.indicators import INDICATOR_VALUE_COLUMNS, Indicator, definitions_frame
+from pipelines.indicators import Indicator, definitions_frame
 from query_rows import query_rows
+from sql_harness import create_indicator_values
 
 HPL, MBRO, RCL, STOCK = TEES_LAS
 OTHER_LA = "E06000099"  # not a Tees LA: only in the mart when the settings name it
@@ -61,12 +62,6 @@ INDICATORS = {
 def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     try:
-        con.execute(
-            "create table indicator_values (indicator_code varchar, la_code varchar, period varchar, "
-            "period_start date, period_end date, numerator bigint, denominator bigint, value double, "
-            "ci_lower double, ci_upper double, ci_method varchar, unit varchar, polarity varchar, "
-            "status_reason varchar, history_incomplete boolean)"
-        )
         rows = []
         for code, unit, polarity in ((i.code, i.unit, i.polarity) for i in INDICATORS.values()):
             for la_code in (HPL, MBRO, RCL, STOCK, OTHER_LA):
@@ -80,10 +75,7 @@ def build(board_la_code: str = HPL, comparator_la_codes: tuple[str, ...] = TEES)
                         unit=unit, polarity=polarity, status_reason=None if point else "not received: x",
                         history_incomplete=False,
                     ))
-        con.executemany(
-            f"insert into indicator_values values ({', '.join('?' * len(INDICATOR_VALUE_COLUMNS))})",
-            [[row[column] for column in INDICATOR_VALUE_COLUMNS] for row in rows],
-        )
+        create_indicator_values(con, rows)
         con.register("definitions", definitions_frame(INDICATORS))
         con.execute("create table indicator_definitions as select * from definitions")
         con.unregister("definitions")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +21,7 @@ from pipelines.intervals import (
     rate_interval,
     wilson_interval,
 )
+from repo_paths import SHARED_DIR
 
 REL = 1e-6
 Z_998 = float(norm.ppf(0.999))  # the golden tables' 99.8% z; the spec fixes only the 95% one
@@ -35,9 +35,7 @@ LEVELS = {  # golden column suffix -> (z for Wilson/Byar, confidence for exact)
 
 
 def _golden_dir() -> Path:
-    shared = os.environ.get("PMF_SHARED_DIR")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[1].parent / "shared"
-    golden = root / "golden"
+    golden = SHARED_DIR / "golden"
     if not golden.is_dir():
         pytest.fail(f"golden tables not found at {golden}: set PMF_SHARED_DIR to the shared folder "
                     "that holds golden/phe_wilson_proportions.csv and golden/phe_byar_exact_rates.csv")

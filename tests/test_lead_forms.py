@@ -17,8 +17,8 @@ from pipelines import leadforms
 from pipelines.cli import main
 from pipelines.periods import Quarter
 from query_rows import query_rows
+from repo_paths import REFERENCE_DIR
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 PERIOD = Quarter.parse("2018-19 Q1")
 
 
@@ -32,7 +32,7 @@ def reference(tmp_path: Path) -> Path:
     folder = tmp_path / "reference"
     folder.mkdir()
     for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, folder / name)
+        shutil.copy(REFERENCE_DIR / name, folder / name)
     return folder
 
 
@@ -236,13 +236,16 @@ def test_lead_forms_command_defaults_to_the_latest_period_folder(config, tmp_pat
 
 
 @pytest.mark.e2e
-def test_round_trip_write_fill_drop_refresh_shows_the_leads_status_in_the_marts_and_workbook(tmp_path, reference, config):
-    from pipelines.demo.generate import generate_demo
-
-    raw, marts = tmp_path / "raw", tmp_path / "marts"
-    generate_demo(raw, reference, first=PERIOD, last=PERIOD)
+def test_round_trip_write_fill_drop_refresh_shows_the_leads_status_in_the_marts_and_workbook(e2e_refresh, e2e_marts_copy,
+                                                                                          tmp_path):
+    # The session's shared demo world (tests/conftest.py, ``e2e_refresh``): its raw files are only
+    # read, the forms go into a copy of its marts and are returned into a copy of its reference files.
+    raw, marts, period = e2e_refresh["raw"], e2e_marts_copy, e2e_refresh["last"]
+    reference = shutil.copytree(e2e_refresh["reference"], tmp_path / "reference")
+    config = tmp_path / "pmf.toml"
+    config.write_text(f'reference_dir = "{reference}"\n')
     assert main(["lead-forms", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)]) == 0
-    form = Form(marts / "lead-forms" / leadforms.form_file_name("Joint training group", PERIOD))
+    form = Form(marts / "lead-forms" / leadforms.form_file_name("Joint training group", period))
     line_id = sorted(form.rows())[0]
     form.cell(line_id, "RAG").value = "red"
     form.cell(line_id, "Commentary").value = "Trainer left in June; course moved to October."
@@ -252,13 +255,13 @@ def test_round_trip_write_fill_drop_refresh_shows_the_leads_status_in_the_marts_
     assert main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)]) == 0
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
         status = query_rows(
-            con, "select rag, commentary, status_source from work_plan_status where line_id = ? and period = '2018-19 Q1'",
-            [line_id],
+            con, "select rag, commentary, status_source from work_plan_status where line_id = ? and period = ?",
+            [line_id, period.label],
         )
         updated = query_rows(con, "select updated_by, updated_on from ref_plan_line_updates where line_id = ?", [line_id])
     assert status == [{"rag": "red", "commentary": "Trainer left in June; course moved to October.", "status_source": "lead"}]
     assert updated == [{"updated_by": "Chair, joint training group", "updated_on": "2018-07-12"}]
-    summary = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q1.xlsx")["Summary"]
+    summary = openpyxl.load_workbook(marts / "board" / f"HSCB-PMF-{period.folder_id}.xlsx")["Summary"]
     header_row = next(r for r in range(1, 20) if summary.cell(r, 1).value == "Line")
     columns = {summary.cell(header_row, c).value: c for c in range(1, summary.max_column + 1)}
     row = next(r for r in range(header_row + 1, summary.max_row + 1) if summary.cell(r, columns["Line"]).value == line_id)

@@ -13,8 +13,7 @@ from pipelines import refresh
 from pipelines.cli import main
 from pipelines.config import Settings
 from pipelines.preflight import PreflightFailed, check_run, load_checked_settings
-
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+from repo_paths import REFERENCE_DIR
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def project(tmp_path, monkeypatch):
     (raw / "2018-19-Q4").mkdir(parents=True)
     (raw / "2018-19-Q4" / "police_da_incidents.csv").write_text("incident_id\n")
     reference = tmp_path / "reference"
-    shutil.copytree(REFERENCE, reference, ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(REFERENCE_DIR, reference, ignore=shutil.ignore_patterns("README.md"))
     config = tmp_path / "pmf.toml"
     config.write_text(f'reference_dir = "{reference}"\n')
 
@@ -158,7 +157,7 @@ def test_a_toml_syntax_error_names_its_line(tmp_path):
 )
 def test_work_plan_periods_dates_and_line_ids_are_checked(tmp_path, column, value, line, message):
     reference = tmp_path / "reference"
-    shutil.copytree(REFERENCE, reference)
+    shutil.copytree(REFERENCE_DIR, reference)
     path = reference / "work_plan.csv"
     plan = pd.read_csv(path, dtype=str, keep_default_na=False)
     index = plan.index[plan["line_id"] == "1.1.4"][0]  # line 5 of the file; 1.1.5 is on line 6

@@ -59,7 +59,8 @@ def _indicator_values(marts: Path) -> list[tuple]:
         "Writing the board workbook",
     ],
 )
-def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(published, stage_line, tmp_path):
+def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(published, prefect_server, stage_line,
+                                                                           tmp_path):
     marts = published["marts"]
     before = _fingerprint(marts)
     run_before = published_run(marts)
@@ -67,10 +68,11 @@ def test_a_killed_refresh_leaves_the_previous_outputs_exactly_as_they_were(publi
     # --rebuild: the inputs are unchanged, and this test is about a refresh killed while it builds.
     command = [sys.executable, "-m", "pipelines.cli", "refresh", "--raw-dir", str(published["raw"]),
                "--marts-dir", str(marts), "--config", str(published["config"]), "--rebuild"]
-    # Its own Prefect home: killing a process that shares the temporary API's SQLite database
-    # with later runs is not what this test is about.
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
-    # A session of its own, so the kill takes the refresh's temporary Prefect server with it.
+    # Its own Prefect home, reporting to the session's Prefect server (tests/conftest.py) rather
+    # than starting a temporary one for each run: which API a killed refresh reported to is not
+    # what this test is about.
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=prefect_server["url"])
+    # A session of its own, so the kill takes the refresh's worker processes with it.
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
     )

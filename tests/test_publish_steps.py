@@ -17,8 +17,7 @@ from pipelines import publish
 from pipelines.publish import PUBLISH_STEPS, export_parquet, start_build, write_manifest
 from publish_checks import published_run
 from query_rows import query_rows
-
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO, TESTS_DIR
 
 
 class Killed(BaseException):
@@ -92,7 +91,7 @@ def test_killed_after_any_step_the_outputs_are_one_whole_run(tmp_path, step):
     first = published(marts, 1)
     script = f"""
 import os, signal, sys
-sys.path.insert(0, {str(REPO / 'tests')!r})
+sys.path.insert(0, {str(TESTS_DIR)!r})
 from pathlib import Path
 from pipelines import publish
 from test_publish_steps import build_release

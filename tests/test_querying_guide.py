@@ -12,23 +12,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from demo_world import copy_marts
 from pipelines.cli import main
-from pipelines.demo.generate import generate_demo
 from pipelines.periods import Quarter
 from pipelines.publish import STORAGE_VERSION
 from query_rows import query_one, query_rows
+from repo_paths import REPO
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1]
 GUIDE = REPO / "docs" / "querying-the-marts.md"
-REFERENCE = REPO / "data" / "reference"
 FIRST, LAST = Quarter.parse("2018-19 Q1"), Quarter.parse("2018-19 Q4")
-# Left out of the demo so that some values are "not received" (the guide's example 4 shows why).
+# Sent to the first refresh, not to the second: some values are "not received" (the guide's
+# example 4 shows why) and the published marts list revised figures (indicator_revisions).
 NOT_SENT = ("2018-19-Q2", "health_treatment_episodes")
-# Sent late: missing from a first refresh, there in a second, so the published marts list revised
-# figures (indicator_revisions) as after a real resubmission.
-SENT_LATE = ("2018-19-Q3", "la_vemt_screenings")
 
 
 def code_blocks(language: str) -> list[str]:
@@ -45,32 +42,21 @@ def _block_id(sql: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory) -> Path:
-    """``data/marts`` as the second of two refreshes of four demo quarters publishes it (the first
-    without one file, sent late). A world of its own, not the session's shared ``e2e_refresh``:
-    its inputs differ (a file never sent, one sent late) and two refreshes publish it."""
+def marts(e2e_refresh, tmp_path_factory) -> Path:
+    """``data/marts`` as the second of two refreshes of four demo quarters publishes it: the
+    session's shared refresh of every file (tests/conftest.py, ``e2e_refresh``), copied, then one
+    without a file that the first had (``NOT_SENT``), so that some values are "not received" and
+    the figures that file gave are listed as revised (indicator_revisions)."""
+    assert (e2e_refresh["exit"], e2e_refresh["first"], e2e_refresh["last"]) == (0, FIRST, LAST)
     root = tmp_path_factory.mktemp("guide")
-    raw, reference = root / "raw", root / "reference"
-    reference.mkdir()
-    for name in ("work_plan.csv", "plan_line_updates.csv"):
-        shutil.copy(REFERENCE / name, reference / name)
-    generate_demo(raw, reference, first=FIRST, last=LAST)
+    marts_dir = copy_marts(e2e_refresh["marts"], root / "data" / "marts")
+    raw = shutil.copytree(e2e_refresh["raw"], root / "raw")  # the shared raw files are only read
     folder, extract = NOT_SENT
-    for path in (raw / folder).glob(f"{extract}*"):
+    withdrawn = list((raw / folder).glob(f"{extract}*"))
+    assert withdrawn
+    for path in withdrawn:
         path.unlink()
-    config = root / "pmf.toml"
-    config.write_text(f'reference_dir = "{reference}"\n')
-    marts_dir = root / "data" / "marts"
-    folder, extract = SENT_LATE
-    late = root / "late"
-    late.mkdir()
-    for path in (raw / folder).glob(f"{extract}*"):
-        shutil.move(path, late / path.name)
-    arguments = ["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts_dir), "--config", str(config)]
-    assert main(arguments) == 0
-    for path in late.iterdir():
-        shutil.move(path, raw / folder / path.name)
-    assert main(arguments) == 0
+    assert main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts_dir), "--config", str(e2e_refresh["config"])]) == 0
     return marts_dir
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import calendar
 import csv
-import os
 import re
 from datetime import date
 from functools import cache
@@ -23,11 +22,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.periods import Quarter
+from repo_paths import REFERENCE_DIR, SHARED_DIR
 
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO / "data" / "reference"
-WORK_PLAN_CSV = REFERENCE / "work_plan.csv"
-UPDATES_CSV = REFERENCE / "plan_line_updates.csv"
+WORK_PLAN_CSV = REFERENCE_DIR / "work_plan.csv"
+UPDATES_CSV = REFERENCE_DIR / "plan_line_updates.csv"
 
 WORK_PLAN_COLUMNS = [
     "line_id", "plan", "section", "objective", "text", "lead", "timescale", "due_date", "due_kind",
@@ -43,8 +41,7 @@ MONTHS = {name: number for number, name in enumerate(calendar.month_name) if nam
 # ------------------------------------------------------------------------------- inputs
 
 def shared_dir() -> Path:
-    configured = os.environ.get("PMF_SHARED_DIR")
-    folder = Path(configured) if configured else REPO.parent / "shared"
+    folder = SHARED_DIR
     if not (folder / "seeds").is_dir() or not (folder / "spec").is_dir():
         pytest.fail(
             f"shared folder not found at {folder} (expected seeds/ and spec/ inside it): "

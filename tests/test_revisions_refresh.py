@@ -10,18 +10,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
-from openpyxl.utils import range_boundaries
 
 from extract_rows import rows_for, write_csv
-from pipelines.board.layout import REVISED_MARK, table_name
+from pipelines.board.layout import REVISED_MARK
 from pipelines.cli import main
+from query_rows import query_file
+from repo_paths import REFERENCE_DIR
+from workbook_cells import line_table, table_rows
 
 pytestmark = pytest.mark.e2e
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 HPL = "E06000001"
 
 
@@ -35,20 +35,20 @@ def _incidents(folder: Path, period_tag: str, reported_at: str, total: int, refe
 
 
 def _query(marts: Path, sql: str) -> list[dict]:
-    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        cursor = con.execute(sql)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return query_file(marts / "pmf.duckdb", sql)
 
 
 def test_a_resubmitted_file_is_listed_as_revised(tmp_path):
     raw, reference, marts = tmp_path / "raw", tmp_path / "reference", tmp_path / "marts"
-    shutil.copytree(REFERENCE, reference)
+    shutil.copytree(REFERENCE_DIR, reference)
     config = tmp_path / "pmf.toml"
     config.write_text(f'reference_dir = "{reference}"\n')
 
     def refresh() -> int:
-        return main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)])
+        # --workers 1: the one file is validated in this process, not in a pool of processes started
+        # for it (tests/test_workers.py compares the ways of running; this test is about revisions).
+        return main(["refresh", "--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config),
+                     "--workers", "1"])
 
     # Q1: 5 of 20 referred (25%); Q2: 2 of 10 (20%).
     _incidents(raw / "2018-19-Q1", "1", "2018-05-10 10:00", total=20, referred=5)
@@ -97,13 +97,7 @@ def test_a_resubmitted_file_is_listed_as_revised(tmp_path):
     # The board workbook marks the revised figure (r) and gives the previous one in a note.
     book = openpyxl.load_workbook(marts / "board" / "HSCB-PMF-2018-19-Q2.xlsx")
     sheet = book["Priority 1"]
-    suffix = "_" + table_name("1.1.4", "MARAC", "History")
-    (name,) = [name for name in sheet.tables if name.endswith(suffix)]
-    min_col, min_row, max_col, max_row = range_boundaries(sheet.tables[name].ref)
-    rows = list(sheet.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col))
-    headers = [cell.value for cell in rows[0]]
-    by_header = [dict(zip(headers, row, strict=True)) for row in rows[1:]]
-    history = {row["Quarter"].value: row for row in by_header}
+    history = {row["Quarter"].value: row for row in table_rows(sheet, line_table(sheet, "1.1.4", "MARAC", "History"))}
     value = history["2018-19 Q1"]["Value"]
     assert value.number_format.endswith(f' {REVISED_MARK}"')
     assert f"previously 25.0% (numerator 5, denominator 20) in refresh {first_run}" in value.comment.text

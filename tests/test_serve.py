@@ -1,20 +1,12 @@
-"""``pmf serve`` against a real Prefect server on localhost, started here as a subprocess with its
-own PREFECT_HOME (not Prefect's test harness): the deployment and its schedule are on the server,
-a triggered run completes and publishes."""
+"""``pmf serve`` against a real Prefect server on localhost (the session's, tests/conftest.py
+``prefect_server``): the deployment and its schedule are on the server, a triggered run completes
+and publishes."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import duckdb
-import httpx
 import openpyxl
 import pytest
 
@@ -23,65 +15,10 @@ from pipelines.cli import main
 from pipelines.periods import quarter_range
 from publish_checks import published_run
 from query_rows import query_one, query_rows
+from server_process import BIN, free_port, stop, wait_for
 
-BIN = Path(sys.executable).parent
 # The 15th of the month after each quarter ends (June, September, December, March), 06:00.
 EXPECTED_CRON = "0 6 15 1,4,7,10 *"
-STARTUP_BOUND_SECONDS = 600  # a guard against hanging forever, not a performance limit
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(what: str, check: Callable[[], object], process: subprocess.Popen, log: Path) -> object:
-    """Poll ``check`` until it returns something truthy; fail at once if ``process`` dies."""
-    deadline = time.monotonic() + STARTUP_BOUND_SECONDS
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        if process.poll() is not None:
-            pytest.fail(f"{what}: the process exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        time.sleep(0.5)
-    pytest.fail(f"{what}: still waiting after {STARTUP_BOUND_SECONDS} s:\n{log.read_text()[-4000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    env |= {"PREFECT_HOME": str(root / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-    log = root / "server.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                  env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{url}/health", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        _wait_for("prefect server start", healthy, server, log)
-        yield {"url": url, "env": env | {"PREFECT_API_URL": url}}
-    finally:
-        _stop(server)
 
 
 @pytest.fixture
@@ -123,7 +60,7 @@ def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(pref
                 except Exception:  # not there yet (ObjectNotFound)
                     return None
 
-            served = _wait_for("the deployment on the server", deployment, serve, log)
+            served = wait_for("the deployment on the server", deployment, serve, log)
             assert served.name == "quarterly"
             assert client.read_flow(served.flow_id).name == "pmf-quarterly-refresh"
             assert len(served.schedules) == 1
@@ -145,10 +82,10 @@ def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(pref
                 done = [run for run in runs if run.state and run.state.is_final()]
                 return done[0] if done else None
 
-            run = _wait_for("the triggered run", finished_run, serve, log)
+            run = wait_for("the triggered run", finished_run, serve, log)
             assert run.state.is_completed(), f"{run.state}\n{log.read_text()[-4000:]}"
     finally:
-        _stop(serve)
+        stop(serve)
 
     # The run published, as `pmf refresh` does: 13 indicators x 4 Tees LAs x the world's quarters,
     # computed by that run (build_info), and every output is of that one run.
@@ -174,7 +111,7 @@ def test_pmf_serve_serves_the_scheduled_deployment_and_runs_a_triggered_run(pref
 def test_pmf_serve_without_a_server_exits_1_saying_how_to_start_one(tmp_path, capsys):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{_free_port()}/api"}):  # nothing listens there
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):  # nothing listens there
         assert main(["serve", "--marts-dir", str(tmp_path / "marts")]) == 1
     err = capsys.readouterr().err
     assert "no Prefect server answers at PREFECT_API_URL=http://127.0.0.1:" in err

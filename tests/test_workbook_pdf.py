@@ -11,21 +11,20 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipelines.board import write_workbook
 from pipelines.config import Settings
-from workbook_fixtures import PERIOD, build_marts  # tests/ is on sys.path under pytest
+from workbook_fixtures import PERIOD  # tests/ is on sys.path under pytest
 
 BOARD_NAME = Settings().board_name
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> dict:
+def rendered(workbook_file, tmp_path_factory) -> dict:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     assert soffice, "LibreOffice is needed for this test: scripts/test.sh installs libreoffice-calc-nogui"
     assert shutil.which("pdftotext") and shutil.which("pdfinfo"), "scripts/test.sh installs poppler-utils"
     folder = tmp_path_factory.mktemp("pdf")
-    workbook = write_workbook(build_marts(folder / "pmf.duckdb"), folder / "board.xlsx", period=PERIOD,
-                              settings=Settings())
+    # A copy of the session's workbook (tests/conftest.py): LibreOffice works beside the file it opens.
+    workbook = Path(shutil.copy(workbook_file, folder / "board.xlsx"))
     subprocess.run(
         [soffice, f"-env:UserInstallation=file://{folder / 'lo-profile'}", "--headless", "--convert-to", "pdf",
          "--outdir", str(folder), str(workbook)],

@@ -21,10 +21,14 @@ def world(e2e_refresh, tmp_path_factory):
     return tmp_path_factory.mktemp("workers"), e2e_refresh["raw"], e2e_refresh["config"]
 
 
+ONE_PROCESS = "marts-1"
+
+
 @pytest.fixture(scope="module")
 def one_process(world) -> dict[str, pd.DataFrame]:
-    """What a refresh with ``--workers 1`` publishes: what every other way of running is compared with."""
-    return _refresh(world, "marts-1", "--workers", "1")
+    """What a refresh with ``--workers 1`` (the Prefect flow, in its own marts folder ``ONE_PROCESS``)
+    publishes: what every other way of running is compared with. Only read."""
+    return _refresh(world, ONE_PROCESS, "--workers", "1")
 
 
 def _refresh(world, name: str, *options: str) -> dict[str, pd.DataFrame]:
@@ -178,7 +182,7 @@ BUILD_STAGES = [
 RERUN_STAGES = ["republish_unchanged", "seal_release", "publish"]
 
 
-def test_run_refresh_without_prefect_publishes_what_the_flow_publishes(world):
+def test_run_refresh_without_prefect_publishes_what_the_flow_publishes(world, one_process):
     """``refresh.run_refresh`` is the whole refresh: without Prefect it runs every stage in the
     pipeline's order, finds a rerun unchanged, and publishes what the Prefect flow publishes."""
     import json
@@ -189,7 +193,7 @@ def test_run_refresh_without_prefect_publishes_what_the_flow_publishes(world):
     from publish_checks import published_run
 
     root, raw, config = world
-    flow = _refresh(world, "marts-flow", "--workers", "1")
+    flow = one_process  # the Prefect flow's refresh of the same files and settings
     marts = root / "marts-plain"
     done = subprocess.run([sys.executable, "-c", _WITHOUT_PREFECT, str(raw), str(marts), str(config)],
                           capture_output=True, text=True)
@@ -205,7 +209,7 @@ def test_run_refresh_without_prefect_publishes_what_the_flow_publishes(world):
     _assert_same(flow, _published(marts), "Prefect flow vs run_refresh without Prefect")
     counts = ["board_period", "outcome", "files_read", "files_rejected", "rows_received", "rows_staged",
               "rows_quarantined", "indicator_values_available", "inputs_sha256"]
-    with duckdb.connect(str(root / "marts-flow" / "pmf.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(root / ONE_PROCESS / "pmf.duckdb"), read_only=True) as con:
         flow_log = con.execute(f"select {', '.join(counts)} from refresh_log").fetchall()
     with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
         plain_log = con.execute(f"select run_id, {', '.join(counts)} from refresh_log order by finished_at, run_id").fetchall()

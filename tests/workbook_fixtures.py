@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.config import TEES_LAS
-from pipelines.indicators import INDICATOR_VALUE_COLUMNS, definitions_frame
+from pipelines.indicators import INDICATOR_VALUE_COLUMNS, definitions_frame, load_registry
 from pipelines.intervals import interval_for_unit, intervals_frame
 from pipelines.periods import Quarter, quarter_range
 
@@ -27,6 +27,7 @@ BOARD, MIDDLESBROUGH, REDCAR, STOCKTON = TEES_LAS  # the board LA is the first
 LAS = list(TEES_LAS)
 QUARTERS = quarter_range(Quarter.parse("2015-16 Q1"), PERIOD)  # 15 quarters: enough for SPC limits
 FINISHED_AT = datetime(2019, 1, 20, 9, 30)
+INDICATOR_COUNT = len(load_registry())  # the workbook has one chart, one definition per indicator of the registry
 
 # (indicator, la, period) -> (numerator, denominator); everything else gets the defaults.
 COUNT_OVERRIDES: dict[tuple[str, str, str], tuple[int | None, int | None]] = {

@@ -74,15 +74,18 @@ def test_one_process_two_processes_and_a_dask_cluster_publish_the_same(world, on
     _assert_same(one, dask, "--workers 1 vs Dask")
 
 
-def test_a_rerun_with_every_file_kept_makes_no_task_runner(world, one_process):
+def test_a_rerun_with_every_file_kept_makes_no_task_runner(world, one_process, tmp_path):
     """A rerun with nothing to read submits no task, so the Dask runner is never made: distributed
     is not imported and the cluster is never contacted (this address answers nothing)."""
+    import shutil
     import subprocess
     import sys
 
     root, raw, config = world
+    marts = tmp_path / "marts"  # a copy: the --workers 1 marts keep their one run for the tests below
+    shutil.copytree(root / ONE_PROCESS, marts, symlinks=True)
     script = "import sys; from pipelines.cli import main; code = main(sys.argv[1:]); print(code, 'distributed' in sys.modules)"
-    options = ["--raw-dir", str(raw), "--marts-dir", str(root / "marts-1"), "--config", str(config)]
+    options = ["--raw-dir", str(raw), "--marts-dir", str(marts), "--config", str(config)]
     done = subprocess.run([sys.executable, "-c", script, "refresh", *options, "--dask-address", "tcp://127.0.0.1:9"],
                           capture_output=True, text=True)
     assert done.stdout.split()[-2:] == ["0", "False"], done.stdout + done.stderr

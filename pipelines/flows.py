@@ -46,7 +46,7 @@ STAGE_TASKS = {
         (refresh.run_revisions, "revised figures"),
         (refresh.run_work_plan_status, "work-plan status"),
         (refresh.finish_marts, "build marts"),
-        (refresh.write_board_workbook, "board workbook"),
+        (refresh.write_board_workbook, "board workbook (and the marts' Parquet copies)"),
         (refresh.write_success_report, "validation report"),
         (refresh.build_data_docs, "validation site (Data Docs)"),
         (refresh.seal_release, "seal release"),
@@ -152,7 +152,7 @@ def describe(runner: TaskRunner) -> str:
 
 
 def on_task_runner(batches: list[Batch]) -> Iterator[list[Validated]]:
-    """``intake``'s ``run_batches``: one Prefect task per batch, results as they finish."""
+    """``intake``'s ``run_batches``: one Prefect task per batch, submitted now; results as they finish."""
     context = FlowRunContext.get()
     where = describe(context.task_runner) if context else "this process"
     address = getattr(context.task_runner, "address", None) if context else None
@@ -163,8 +163,7 @@ def on_task_runner(batches: list[Batch]) -> Iterator[list[Validated]]:
         warm.ensure_current(address, may_restart=address == warm.running_address())
     refresh.progress(f"  {sum(len(b.submissions) for b in batches)} submission(s) to read and validate, in {len(batches)} task(s) on {where}")
     futures = [validate_task.with_options(task_run_name=f"validate {batch.label}").submit(batch) for batch in batches]
-    for future in as_completed(futures):
-        yield future.result()
+    return (future.result() for future in as_completed(futures))
 
 
 @flow(name="pmf-quarterly-refresh", validate_parameters=False, log_prints=False)

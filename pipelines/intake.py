@@ -100,6 +100,8 @@ class IntakeResult:
 # --------------------------------------------------------------------------- where batches run
 
 
+# Where batches run: given batches, their results as they finish. It may start them when called
+# (the Prefect flow's does: children then run while other extracts' batches still do).
 RunBatches = Callable[[list[Batch]], Iterable[list[Validated]]]
 
 
@@ -140,8 +142,12 @@ def plan(found: Discovery, state: KeptState) -> list[Submission]:
         ]
 
 
-def batches_of(submissions: list[Submission], state: KeptState, chunk_rows: int, workers: int, parent_index: Path | None = None) -> list[Batch]:
-    """Consecutive submissions of one extract, about ``_BATCH_BYTES`` of input each."""
+def batches_of(
+    submissions: list[Submission], state: KeptState, chunk_rows: int, workers: int, parent_index: Path | None = None,
+    *, first: str | None = None,
+) -> list[Batch]:
+    """Consecutive submissions of one extract, about ``_BATCH_BYTES`` of input each: the largest
+    first (a shorter tail), except that extract ``first``'s come before all others."""
     if not submissions:
         return []
     total = sum(s.size for s in submissions)
@@ -155,7 +161,7 @@ def batches_of(submissions: list[Submission], state: KeptState, chunk_rows: int,
         batches[-1].append(submission)
         size += submission.size
     made = [Batch(tuple(group), state.root, chunk_rows, parent_index) for group in batches]
-    return sorted(made, key=lambda b: -sum(s.size for s in b.submissions))  # largest first: a shorter tail
+    return sorted(made, key=lambda b: (b.submissions[0].extract.name != first, -sum(s.size for s in b.submissions)))
 
 
 # --------------------------------------------------------------------------- the sequence
@@ -212,16 +218,37 @@ def validate_all(
     outcome: dict[Submission, Validated] = {}
     counter = _Counter(total_files, progress)
 
+    parent = parent_extract(contract)
     parents = [s for s in submissions if contract[s.extract.name].parent is None]
     children = [s for s in submissions if contract[s.extract.name].parent is not None]
     reused = _reuse(parents, state)
     outcome.update(reused)
-    _validate([s for s in parents if s not in outcome], state, chunk_rows, workers, run_batches, outcome, counter)
-    parent = parent_extract(contract)
-    index = parent_index_of([outcome[s].entry for s in submissions if s.extract.name == parent], state)
-    reused_children = _reuse(children, state, index)
-    outcome.update(reused_children)
-    _validate([s for s in children if s not in outcome], state, chunk_rows, workers, run_batches, outcome, counter, index)
+    awaited = {s for s in parents if s.extract.name == parent and s not in outcome}  # the parent index waits for these
+    index: ParentIndex | None = None
+    reused_children: dict[Submission, Validated] = {}
+    child_results: Iterable[list[Validated]] = ()
+
+    def start_children() -> Iterable[list[Validated]]:
+        """The parent index, then the children not reusable under it, sent to the workers now."""
+        nonlocal index, reused_children
+        index = parent_index_of([outcome[s].entry for s in submissions if s.extract.name == parent], state)
+        reused_children = _reuse(children, state, index)
+        outcome.update(reused_children)
+        return _start([s for s in children if s not in outcome], state, chunk_rows, workers, run_batches, index)
+
+    if not awaited:
+        child_results = start_children()
+    # The parent extract's batches first, so that the children can start while other extracts' batches run.
+    parent_results = _start([s for s in parents if s not in outcome], state, chunk_rows, workers, run_batches, first=parent)
+    for results in parent_results:
+        _record(results, outcome, counter, submissions)
+        if awaited and awaited <= outcome.keys():
+            awaited = set()
+            child_results = start_children()
+    if index is None:  # every parent submission has an outcome by now
+        raise RuntimeError(f"intake: no outcome for {', '.join(sorted(s.label for s in awaited - outcome.keys()))}")
+    for results in child_results:
+        _record(results, outcome, counter, submissions)
 
     files_reused = sum(len(s.files) for s in [*reused, *reused_children])
     if files_reused:
@@ -267,24 +294,27 @@ def _reuse(submissions: list[Submission], state: KeptState, parent_index: Parent
     return reused
 
 
-def _validate(
+def _start(
     submissions: list[Submission],
     state: KeptState,
     chunk_rows: int,
     workers: int,
     run_batches: RunBatches,
-    outcome: dict[Submission, Validated],
-    counter: _Counter,
     parent_index: ParentIndex | None = None,
-) -> None:
+    first: str | None = None,
+) -> Iterable[list[Validated]]:
+    """The submissions' batches handed to ``run_batches`` (which may start them at once); their results."""
     if not submissions:
-        return
+        return ()
     index_path = parent_index.path if parent_index is not None else None
+    return run_batches(batches_of(submissions, state, chunk_rows, workers, index_path, first=first))
+
+
+def _record(results: list[Validated], outcome: dict[Submission, Validated], counter: _Counter, submissions: list[Submission]) -> None:
     by_label = {s.label: s for s in submissions}
-    for results in run_batches(batches_of(submissions, state, chunk_rows, workers, index_path)):
-        for validated in results:
-            outcome[by_label[validated.label]] = validated
-            counter.report(validated)
+    for validated in results:
+        outcome[by_label[validated.label]] = validated
+        counter.report(validated)
 
 
 def collect(submissions: list[Submission], outcome: dict[Submission, Validated], found: Discovery) -> IntakeResult:

@@ -4,9 +4,9 @@ the pipeline (``run_refresh``, then each stage in the order it runs):
 preflight → lock → intake (ingest + validate on workers, reusing the kept state) → board period
 → rejected input stops here → nothing changed? re-publish (``rerun.py``) → else build every output:
 raw tables and data quality → reference data → staging/linkage/indicator SQL → indicator values
-→ SPC → benchmark → revisions → work-plan status → ``refresh_log`` → marts (comments, Parquet)
-→ board workbook → validation report (the Data Docs built beside the SQL) → seal → publish (one
-switch) → kept state pruned → run log.
+→ SPC → benchmark → revisions → work-plan status → ``refresh_log`` → marts (comments) → board
+workbook, beside the marts' Parquet export → validation report (the Data Docs built beside
+the SQL) → seal → publish (one switch) → kept state pruned → run log.
 
 ``run_refresh`` runs each stage through ``step`` (by default a plain call) and intake's batches
 through ``run_batches`` (by default one after another, here); ``flows.py`` passes ones that make
@@ -17,6 +17,7 @@ or any stage, directly.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 import hashlib
 import logging
 from collections.abc import Callable
@@ -160,11 +161,11 @@ def build_outputs(
         step(run_work_plan_status, con, settings, progress)
         record = run_record(summary, "published")
         write_refresh_log(con, build.marts_dir, record)
-        step(finish_marts, con, build, progress)  # closes the connection
+        tables = step(finish_marts, con, build, progress)  # closes the connection
     finally:
         with contextlib.suppress(Exception):
             con.close()  # after a failure (closing twice is harmless)
-    step(write_board_workbook, build, period, settings, progress)
+    step(write_board_workbook, build, period, settings, progress, tables)
     step(write_success_report, result, build, period, data_docs.result())
     return record
 
@@ -371,7 +372,7 @@ def write_refresh_log(con: duckdb.DuckDBPyConnection, marts_dir: Path, current: 
 
 
 def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progress) -> list[str]:
-    """Comment every table and column, close the database, export Parquet copies."""
+    """Comment every table and column, close the database; returns the tables."""
     table_comments = {model.name: model.grain for model in models.discover_models() if model.is_published}
     undocumented = models.apply_comments(con, "marts.main", models.load_column_docs(), table_comments)
     if undocumented:
@@ -380,18 +381,26 @@ def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progres
         "select table_name from information_schema.tables where table_catalog = 'marts' order by table_name"
     ).fetchall()]
     close_build_connection(con)
-    export_parquet(build.marts_path, build.parquet_dir, tables)
-    progress(f"Built marts: {len(tables)} tables (DuckDB + Parquet)")
     return tables
 
 
-def write_board_workbook(build: Build, period: Quarter, settings: Settings, progress: Progress) -> Path:
-    """The board workbook (``pipelines/board/``), from the finished marts."""
+def write_board_workbook(
+    build: Build, period: Quarter, settings: Settings, progress: Progress, parquet_tables: list[str] = ()
+) -> Path:
+    """The board workbook (``pipelines/board/``), from the finished marts; meanwhile, in a thread,
+    the Parquet copy of each of ``parquet_tables``. Both only read the marts; the export is
+    DuckDB's work, which leaves Python's lock free for openpyxl's."""
     from pipelines import board  # openpyxl is imported only by a refresh that writes a workbook
 
-    progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {period.label}")
-    out = build.board_dir / f"HSCB-PMF-{period.folder_id}.xlsx"
-    return board.write_workbook(build.marts_path, out, period=period, settings=settings)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmf-parquet") as pool:
+        exported = pool.submit(export_parquet, build.marts_path, build.parquet_dir, list(parquet_tables))
+        progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {period.label}")
+        out = build.board_dir / f"HSCB-PMF-{period.folder_id}.xlsx"
+        written = board.write_workbook(build.marts_path, out, period=period, settings=settings)
+        exported.result()
+    if parquet_tables:
+        progress(f"Built marts: {len(parquet_tables)} tables (DuckDB + Parquet)")
+    return written
 
 
 def write_success_report(result: IntakeResult, build: Build, period: Quarter, data_docs: Path | None = None) -> Path:

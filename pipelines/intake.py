@@ -216,6 +216,7 @@ def validate_all(
     contract = load_contract()
     total_files = sum(len(s.files) for s in submissions)
     outcome: dict[Submission, Validated] = {}
+    by_label = {s.label: s for s in submissions}  # a batch's results name their submissions
     counter = _Counter(total_files, progress)
 
     parent = parent_extract(contract)
@@ -241,14 +242,14 @@ def validate_all(
     # The parent extract's batches first, so that the children can start while other extracts' batches run.
     parent_results = _start([s for s in parents if s not in outcome], state, chunk_rows, workers, run_batches, first=parent)
     for results in parent_results:
-        _record(results, outcome, counter, submissions)
+        _record(results, outcome, counter, by_label)
         if awaited and awaited <= outcome.keys():
             awaited = set()
             child_results = start_children()
     if index is None:  # every parent submission has an outcome by now
         raise RuntimeError(f"intake: no outcome for {', '.join(sorted(s.label for s in awaited - outcome.keys()))}")
     for results in child_results:
-        _record(results, outcome, counter, submissions)
+        _record(results, outcome, counter, by_label)
 
     files_reused = sum(len(s.files) for s in [*reused, *reused_children])
     if files_reused:
@@ -310,8 +311,7 @@ def _start(
     return run_batches(batches_of(submissions, state, chunk_rows, workers, index_path, first=first))
 
 
-def _record(results: list[Validated], outcome: dict[Submission, Validated], counter: _Counter, submissions: list[Submission]) -> None:
-    by_label = {s.label: s for s in submissions}
+def _record(results: list[Validated], outcome: dict[Submission, Validated], counter: _Counter, by_label: dict[str, Submission]) -> None:
     for validated in results:
         outcome[by_label[validated.label]] = validated
         counter.report(validated)

@@ -17,11 +17,10 @@ or any stage, directly.
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
 import hashlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -385,7 +384,7 @@ def finish_marts(con: duckdb.DuckDBPyConnection, build: Build, progress: Progres
 
 
 def write_board_workbook(
-    build: Build, period: Quarter, settings: Settings, progress: Progress, parquet_tables: list[str] = ()
+    build: Build, period: Quarter, settings: Settings, progress: Progress, parquet_tables: list[str]
 ) -> Path:
     """The board workbook (``pipelines/board/``), from the finished marts; meanwhile, in a thread,
     the Parquet copy of each of ``parquet_tables``. Both only read the marts; the export is
@@ -393,13 +392,12 @@ def write_board_workbook(
     from pipelines import board  # openpyxl is imported only by a refresh that writes a workbook
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmf-parquet") as pool:
-        exported = pool.submit(export_parquet, build.marts_path, build.parquet_dir, list(parquet_tables))
+        exported = pool.submit(export_parquet, build.marts_path, build.parquet_dir, parquet_tables)
         progress(f"Writing the board workbook for {settings.la_name(settings.board_la_code)}, {period.label}")
         out = build.board_dir / f"HSCB-PMF-{period.folder_id}.xlsx"
         written = board.write_workbook(build.marts_path, out, period=period, settings=settings)
         exported.result()
-    if parquet_tables:
-        progress(f"Built marts: {len(parquet_tables)} tables (DuckDB + Parquet)")
+    progress(f"Built marts: {len(parquet_tables)} tables (DuckDB + Parquet)")
     return written
 
 

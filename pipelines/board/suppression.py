@@ -98,6 +98,7 @@ class _System:
                 self.matrix[row, self.position[key]] += 1
             for key in relation.parts:
                 self.matrix[row, self.position[key]] -= 1
+        self._last: tuple | None = None
 
     def determined(self, unknown: Collection[Key]) -> set[Key]:
         """The ``unknown`` cells that the shown cells and the relations fix.
@@ -109,18 +110,45 @@ class _System:
         columns = [self.position[key] for key in self.cells if key in unknown]
         if not columns:
             return set()
-        matrix = self.matrix[:, columns]
-        matrix = matrix[np.abs(matrix).sum(axis=1) > 0]
-        if not len(matrix):
+        decomposition = self.decomposition(columns)
+        if decomposition is None:
             return set()
-        # The reduced decomposition is enough (half the time of the full one): with V_r the first
-        # r rows of V^T (r = rank, an orthonormal basis of the row space), e_i is in the row space
-        # exactly when its projection keeps all its length, sum_j V_r[j, i]^2 = 1.
-        _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-        tolerance = singular.max() * max(matrix.shape) * np.finfo(float).eps  # numpy's matrix_rank default
-        row_space = vt[: int((singular > tolerance).sum())]
+        # With V_r the first r rows of V^T (r = rank, an orthonormal basis of the row space), e_i
+        # is in the row space exactly when its projection keeps all its length, sum_j V_r[j, i]^2 = 1.
+        _, _, _, row_space = decomposition
         free = 1.0 - (row_space**2).sum(axis=0) > 1e-9
         return {self.cells[column] for column, is_free in zip(columns, free, strict=True) if not is_free}
+
+    def decomposition(self, columns: list[int]) -> tuple | None:
+        """For the relations restricted to ``columns``: the rows that touch them, and of those
+        rows' matrix the reduced SVD's U_r, singular values and V_r (rank r: numpy's
+        ``matrix_rank`` tolerance). The last one is kept, as ``protect`` asks for the same
+        columns twice in a row (``determined``, then the pseudo-inverse in ``_complement_for``)."""
+        key = tuple(columns)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        matrix = self.matrix[:, columns]
+        rows = np.flatnonzero(np.abs(matrix).sum(axis=1) > 0)
+        result = None
+        if len(rows):
+            matrix = matrix[rows]
+            # The reduced decomposition is enough (half the time of the full one).
+            u, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+            tolerance = singular.max() * max(matrix.shape) * np.finfo(float).eps
+            rank = int((singular > tolerance).sum())
+            result = (rows, u[:, :rank], singular[:rank], vt[:rank])
+        self._last = (key, result)
+        return result
+
+    def pseudo_inverse(self, columns: list[int]) -> np.ndarray:
+        """The Moore-Penrose pseudo-inverse of the relations restricted to ``columns`` (all rows:
+        those that do not touch the columns are zero, and so are their columns of the inverse)."""
+        inverse = np.zeros((len(columns), len(self.matrix)))
+        decomposition = self.decomposition(columns)
+        if decomposition is not None:
+            rows, u, singular, row_space = decomposition
+            inverse[:, rows] = (row_space.T / singular) @ u.T
+        return inverse
 
 
 def protect(
@@ -179,7 +207,7 @@ def _complement_for(leaked: Key, relations: Sequence[Relation], counts: Mapping[
     unknown = [cell for cell in system.cells if cell not in shown or result.is_hidden(cell) or counts[cell] is None]
     columns = [system.position[cell] for cell in unknown]
     known_part = system.matrix[:, columns]
-    inverse = np.linalg.pinv(known_part)
+    inverse = system.pseudo_inverse(columns)
     at = unknown.index(leaked)
 
     def protecting(keys: list[Key]) -> list[bool]:

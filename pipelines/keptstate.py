@@ -122,10 +122,12 @@ class KeptState:
         except (OSError, ValueError):
             return None
 
-    def mark_published(self, run_id: str, fingerprint: str) -> None:
+    def mark_published(self, run_id: str, fingerprint: str, staging: dict | None = None) -> None:
+        """Record the published refresh: its run id, its outputs' fingerprint (``rerun.py``) and
+        what its staging tables were made from (``keptmarts.staging_basis``)."""
         self.root.mkdir(parents=True, exist_ok=True)
         scratch = self.root / f".published-{uuid.uuid4().hex}.json"
-        write_json(scratch, {"run_id": run_id, "fingerprint": fingerprint})
+        write_json(scratch, {"run_id": run_id, "fingerprint": fingerprint, "staging": staging})
         os.replace(scratch, self.root / "published.json")
 
     def scratch(self) -> Path:

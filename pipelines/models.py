@@ -19,11 +19,15 @@ import tomllib
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from pipelines.config import PROJECT_ROOT
 from pipelines.contract import Extract, load_contract
+
+if TYPE_CHECKING:
+    from pipelines.keptmarts import StagingPlan
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +65,22 @@ def discover_models(sql_dir: Path = SQL_DIR, layers: tuple[str, ...] = LAYERS) -
         for path in sorted((sql_dir / layer).glob("*.sql"))
     }
     graph = {
-        model.name: {other for other in models if other != model.name and _mentions(model, other)}
+        model.name: {other for other in models if other != model.name and mentions(model, other)}
         for model in models.values()
     }
     return [models[name] for name in TopologicalSorter(graph).static_order()]
 
 
-def _mentions(model: Model, name: str) -> bool:
+def mentions(model: Model, name: str) -> bool:
     return re.search(rf"\b{name}\b", re.sub(r"--[^\n]*", "", model.sql)) is not None
 
 
-def latest_copy_sql(extract: Extract) -> str:
+def latest_copy_sql(extract: Extract, source: str | None = None) -> str:
     """The latest copy of every record of ``extract`` (extracts.md, "latest period wins"): a record
     (the contract's key) re-sent in later period folders is taken from the latest folder, and
-    within one folder from its last row."""
+    within one folder from its last row. Of the rows of ``source`` (default: ``raw_<extract>``)."""
     return (
-        f"select * from raw_{extract.name}\n"
+        f"select * from {source or 'raw_' + extract.name}\n"
         f"qualify row_number() over (\n"
         f"    partition by {', '.join(extract.key)} order by _period_start desc, _row_number desc\n"
         f") = 1"
@@ -109,16 +113,33 @@ def run_models(
     *,
     published_schema: str = "marts.main",
     work_schema: str = "work.main",
-) -> None:
+    staging: StagingPlan | None = None,
+) -> dict[str, str]:
     """Run ``models`` in order, after making the ``latest_<extract>`` views they read (temporary,
-    so they never land in either database, and views, so each reader's plan is as if inlined)."""
+    so they never land in either database, and views, so each reader's plan is as if inlined).
+
+    With a ``staging`` plan (``pipelines.keptmarts``, after ``keep_tables``), a staging table the
+    build started with is kept or extended instead of made again. Returns each model's mode (keep,
+    extend or build: ``pipelines.keptmarts``).
+    """
+    from pipelines import keptmarts
+
+    plan = staging or keptmarts.FULL
     for name, select in latest_copies().items():
-        if any(_mentions(model, name) for model in models):
+        if any(mentions(model, name) for model in models):
             con.execute(f"create or replace temp view {name} as\n{select}")
+    modes = {}
     for model in models:
         started = time.perf_counter()
-        run_model(con, model, published_schema=published_schema, work_schema=work_schema)
-        log.info("model %s: %.2f s", model.name, time.perf_counter() - started)
+        mode = plan.mode(model)
+        if mode == keptmarts.EXTEND and not keptmarts.extend(con, model, plan, published_schema):
+            con.execute(f"drop table {published_schema}.{model.name}")
+            mode = keptmarts.BUILD
+        if mode == keptmarts.BUILD:
+            run_model(con, model, published_schema=published_schema, work_schema=work_schema)
+        modes[model.name] = mode
+        log.info("model %s (%s): %.2f s", model.name, mode, time.perf_counter() - started)
+    return modes
 
 
 # --------------------------------------------------------------------------- comments
@@ -135,6 +156,17 @@ def apply_comments(con: duckdb.DuckDBPyConnection, schema: str, docs: dict, tabl
     Column text comes from ``sql/docs.toml``: ``[tables.<table>.columns]`` first, then the shared
     ``[columns]`` dictionary, then the extract contract's description for staging columns.
     """
+    con.execute("begin transaction")  # one commit for every comment, not one each
+    try:
+        undocumented = _apply_comments(con, schema, docs, table_comments)
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+    return undocumented
+
+
+def _apply_comments(con: duckdb.DuckDBPyConnection, schema: str, docs: dict, table_comments: dict[str, str]) -> list[str]:
     database, schema_name = schema.split(".")
     undocumented = []
     tables = con.execute(

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines import __version__, benchmark, datadocs, leadforms, models, preflight, pseudonymise, report, rerun, revisions, spc
+from pipelines import __version__, benchmark, datadocs, keptmarts, leadforms, models, preflight, pseudonymise, report, rerun, revisions, spc
 from pipelines.config import Settings
 from pipelines.indicators import compute_indicator_values, definitions_frame
 from pipelines.intake import IntakeResult, RunBatches, load_raw_tables, run_in_process, validate_all
@@ -109,16 +109,18 @@ def run_refresh(
             if result.rejected:
                 reject(result, marts_dir, chosen, progress)
             fingerprint = rerun.outputs_fingerprint(result, settings, chosen)
+            basis = keptmarts.staging_basis(result.entries, pseudonymise.load_key())
             previous_run_id = None if rebuild else rerun.unchanged_since(state, marts_dir, fingerprint)
             if previous_run_id:
                 rerun.count_indicator_values(marts_dir, summary)
                 record = run_record(summary, "published")
                 step(rerun.republish_unchanged, build, marts_dir, record, previous_run_id, progress)
             else:
-                record = build_outputs(build, result, chosen, settings, summary, step=step, submit=submit)
+                staging = keptmarts.REBUILD if rebuild else keptmarts.plan_from_published(state, marts_dir, basis)
+                record = build_outputs(build, result, chosen, settings, summary, staging=staging, step=step, submit=submit)
             record = step(seal_release, build, summary, record)
             summary.outputs = step(publish, build, keep_releases=settings.keep_releases)
-            state.mark_published(build.run_id, fingerprint)
+            state.mark_published(build.run_id, fingerprint, staging=basis)
             state.prune(keep={*result.entries, *result.kept_files})
             append_run_record(marts_dir, record)
             return summary
@@ -139,18 +141,22 @@ def build_outputs(
     settings: Settings,
     summary: RefreshSummary,
     *,
+    staging: keptmarts.StagingPlan = keptmarts.FULL,
     step: Step = call,
     submit: Submit = call_now,
 ) -> dict:
     """Every output, into the build: the marts, the board workbook and the reports. Returns this
-    run's record (as its ``refresh_log`` row has it)."""
+    run's record (as its ``refresh_log`` row has it). With a ``staging`` plan that keeps some of
+    the published staging tables, the build's marts start as a copy of the published ones."""
+    keptmarts.start_from_published(staging, build.marts_path)
     con = open_build_connection(build)
     try:
+        staging = keptmarts.keep_tables(con, staging)
         site = build.reports_dir / "data-docs"
         data_docs = submit(build_data_docs, result.validation_files, site, build.run_id)  # beside the SQL
         step(write_intake_tables, con, result)
         step(load_reference, con, settings)
-        step(run_sql_models, con, progress)
+        step(run_sql_models, con, progress, staging=staging)
         values = step(run_indicators, con, result, progress)
         summary.indicator_rows = len(values)
         summary.indicator_values_available = int(values["value"].notna().sum())
@@ -285,12 +291,21 @@ def run_sql_models(
     con: duckdb.DuckDBPyConnection,
     progress: Progress,
     layers: tuple[str, ...] = ("staging", "intermediate", "indicators"),
+    *,
+    staging: keptmarts.StagingPlan = keptmarts.FULL,
 ) -> None:
+    """The SQL models; the staging tables kept, extended or staged from nothing as ``staging`` says."""
     pseudonymise.register(con, pseudonymise.load_key())
     models.run_macros(con)
     chosen = models.discover_models(layers=layers)
     progress(f"Running {len(chosen)} SQL models (staging, linkage, indicators)")
-    models.run_models(con, chosen)
+    modes = models.run_models(con, chosen, staging=staging)
+    if staging.source is None:
+        progress(f"  every staging table staged from the raw rows ({staging.reason})")
+    else:
+        staged = [mode for model, mode in zip(chosen, modes.values(), strict=True) if model.layer == "staging"]
+        progress(f"  staging tables from the published marts: {staged.count(keptmarts.KEEP)} kept as they were, "
+                 f"{staged.count(keptmarts.EXTEND)} extended with new periods, {staged.count(keptmarts.BUILD)} staged again")
 
 
 def run_indicators(con: duckdb.DuckDBPyConnection, result: IntakeResult, progress: Progress) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,7 @@ import pytest
 
 from extract_rows import rows_for, write_csv
 from pipelines import batch as intake_module
-from pipelines import models, pseudonymise, validate
+from pipelines import keptmarts, models, pseudonymise, validate
 from pipelines.intake import load_raw_tables, validate_all
 from pipelines.keptstate import KeptState
 
@@ -59,29 +60,53 @@ def world(raw_dir: Path) -> Path:
     return raw_dir
 
 
+KEY = b"k" * 32
+
+
 def published(raw_dir: Path, state: KeptState) -> tuple[dict[str, pd.DataFrame], object]:
     """What a refresh publishes from intake on: data_quality, quarantine, and every raw (views), staging,
     intermediate and indicator table, each sorted so that row order does not matter."""
+    tables, result, _ = published_with_modes(raw_dir, state)
+    return tables, result
+
+
+def published_with_modes(raw_dir: Path, state: KeptState) -> tuple[dict[str, pd.DataFrame], object, dict[str, str]]:
+    """``published``, built as a refresh builds: the staging tables start from this kept state's
+    last "published" marts (a database file beside it) where ``pipelines.keptmarts`` plans so;
+    also returns each staging model's mode (keep, extend, build)."""
     result = validate_all(raw_dir, state=state, progress=lambda message: None)
+    basis = keptmarts.staging_basis(result.entries, KEY)
+    marts = state.root.with_name(f"{state.root.name}-marts.duckdb")
+    recorded = state.published() or {}
+    plan = keptmarts.plan_staging(recorded.get("staging"), basis, marts if marts.exists() else None)
+    build = marts.with_name(f"{state.root.name}-build.duckdb")
+    build.unlink(missing_ok=True)
+    keptmarts.start_from_published(plan, build)
     con = duckdb.connect()
     con.execute("attach ':memory:' as work")
+    con.execute(f"attach '{build}' as marts")
+    con.execute("use marts")
+    con.execute("set search_path = 'marts.main,work.main'")
+    plan = keptmarts.keep_tables(con, plan)
     load_raw_tables(con, result)
     folders = pd.DataFrame([(q.label, q.start_date, q.end_date) for q in result.periods], columns=["period", "period_start", "period_end"])
     con.register("folders", folders)
     con.execute("create table work.main.period_folders as select * from folders")
     population = pd.DataFrame([(la, 2018, age, 1000) for la in ("E06000001", "E06000002") for age in range(25)], columns=["la_code", "year", "age", "persons"])
     con.register("population_frame", population)
-    con.execute("create table ref_population as select * from population_frame")
-    con.execute("set search_path = 'memory.main,work.main'")
-    pseudonymise.register(con, b"k" * 32)
+    con.execute("create table marts.main.ref_population as select * from population_frame")
+    pseudonymise.register(con, KEY)
     models.run_macros(con)
-    models.run_models(con, models.discover_models(layers=SQL_LAYERS), published_schema="main", work_schema="main")
+    modes = models.run_models(con, models.discover_models(layers=SQL_LAYERS), staging=plan)
+    modes = {name: mode for name, mode in modes.items() if name.startswith("stg_")}
     tables = {"data_quality": result.data_quality_frame(), "quarantine": result.quarantine}
     relations = "select table_name from duckdb_tables() union all select view_name from duckdb_views() where not internal"
     for (name,) in con.execute(f"select * from ({relations}) where table_name not in ('folders')").fetchall():
         tables[name] = con.execute(f"select * from {name}").df()
     con.close()
-    return {name: _sorted(frame) for name, frame in tables.items()}, result
+    build.replace(marts)
+    state.mark_published("test run", "test", staging=basis)
+    return {name: _sorted(frame) for name, frame in tables.items()}, result, modes
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,14 +115,15 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def assert_incremental_equals_full(raw_dir: Path, kept: KeptState, tmp_path: Path):
-    """The kept-state refresh and one from nothing agree on every table; returns the kept run's result."""
-    incremental, result = published(raw_dir, kept)
+    """The kept-state refresh and one from nothing agree on every table; returns the kept run's
+    tables, intake result and staging modes."""
+    incremental, result, modes = published_with_modes(raw_dir, kept)
     fresh = KeptState(tmp_path / f"fresh-{len(list(tmp_path.glob('fresh-*')))}")
     full, _ = published(raw_dir, fresh)
     assert sorted(incremental) == sorted(full)
     for name in full:
         pd.testing.assert_frame_equal(incremental[name], full[name], check_dtype=False, obj=name)
-    return incremental, result
+    return incremental, result, modes
 
 
 def _quarantined(tables: dict[str, pd.DataFrame]) -> set[tuple[str, int, str]]:
@@ -105,14 +131,21 @@ def _quarantined(tables: dict[str, pd.DataFrame]) -> set[tuple[str, int, str]]:
     return set(zip(q["file_name"], q["row_number"].astype(int), q["rule"], strict=True))
 
 
+def _modes(modes: dict[str, str]) -> dict[str, str]:
+    """How the world's three extracts were staged (``pipelines.keptmarts``)."""
+    names = {"cp_plans": "stg_la__cp_plans", "incidents": "stg_police__da_incidents", "children": "stg_police__da_children"}
+    return {short: modes[name] for short, name in names.items()}
+
+
 def test_a_rerun_reads_nothing_and_publishes_the_same(world, tmp_path):
     kept = KeptState(tmp_path / "kept")
     first, result = published(world, kept)
     assert result.files_reused == 0
-    again, result = assert_incremental_equals_full(world, kept, tmp_path)
+    again, result, modes = assert_incremental_equals_full(world, kept, tmp_path)
     assert result.files_reused == 4
     for name in first:
         pd.testing.assert_frame_equal(again[name], first[name], check_dtype=False, obj=name)
+    assert _modes(modes) == {"cp_plans": "keep", "incidents": "keep", "children": "keep"}
 
 
 def test_a_new_quarter_reads_only_its_files(world, tmp_path):
@@ -121,12 +154,42 @@ def test_a_new_quarter_reads_only_its_files(world, tmp_path):
     folder = world / Q4
     write_csv(folder / "la_cp_plans--E06000001.csv", _cp_plans("C", "E06000001", start="2019-01-10"))
     write_csv(folder / "police_da_incidents.csv", _incidents(["J001", "J002"] + [f"J{i:03d}" for i in range(3, 41)], "2019-01-03 09:00"))
-    tables, result = assert_incremental_equals_full(world, kept, tmp_path)
+    tables, result, modes = assert_incremental_equals_full(world, kept, tmp_path)
     # The old quarter's cp plans and incidents are reused; its children are re-checked only if a
     # look-up they made changed (the new incidents are other keys: so they are reused too).
     assert result.files_reused == 4
     assert {r.file_name for r in result.files} >= {f"{Q4}/la_cp_plans--E06000001.csv", f"{Q4}/police_da_incidents.csv"}
     assert len(tables["raw_la_cp_plans"]) == 120
+    # Only later periods are new: each table is the published one with the new records' rows put in.
+    assert _modes(modes) == {"cp_plans": "extend", "incidents": "extend", "children": "extend"}
+
+
+def test_a_new_quarter_that_resends_records_replaces_their_staged_rows(world, tmp_path):
+    """The new quarter re-sends plan A-000 (now ended) and incident I005 (other DASH risk, same
+    date: its child's checks are unchanged, so the children's entry is kept): the extended tables
+    hold only the new copies, as staging everything from nothing does."""
+    kept = KeptState(tmp_path / "kept")
+    before, _ = published(world, kept)
+    assert len(before["stg_la__cp_plans"]) == 80 and before["stg_la__cp_plans"]["plan_end_date"].isna().all()
+    folder = world / Q4
+    plans = _cp_plans("A", "E06000001", n=1, start="2018-10-05")
+    plans[0]["plan_end_date"] = "2019-02-01"
+    write_csv(folder / "la_cp_plans--E06000001.csv", plans)
+    incident = _incidents(["I005"])
+    was = before["raw_police_da_incidents"].set_index("incident_id").loc["I005", "dash_risk"]
+    incident[0]["dash_risk"] = "HIGH" if was != "HIGH" else "MEDIUM"  # codes from the contract
+    write_csv(folder / "police_da_incidents.csv", incident)
+    after, result, modes = assert_incremental_equals_full(world, kept, tmp_path)
+    assert _modes(modes) == {"cp_plans": "extend", "incidents": "extend", "children": "extend"}
+    assert result.files_reused == 4  # the children's entry too: I005's date did not change
+    plans = after["stg_la__cp_plans"]
+    assert len(plans) == 80  # A-000 replaced, not added
+    (ended,) = plans.loc[plans["plan_id"] == "A-000", "plan_end_date"]
+    assert str(ended)[:10] == "2019-02-01"
+    incidents = after["stg_police__da_incidents"]
+    (risk,) = incidents.loc[incidents["incident_id"] == "I005", "dash_risk"]
+    assert risk == incident[0]["dash_risk"]
+    assert len(after["stg_police__da_children"]) == len(before["stg_police__da_children"])
 
 
 def test_resubmitting_one_split_file_rechecks_duplicates_in_the_other(world, tmp_path):
@@ -140,10 +203,11 @@ def test_resubmitting_one_split_file_rechecks_duplicates_in_the_other(world, tmp
     assert (f"{Q3}/la_cp_plans--E06000002.csv", 2, "duplicate key") in _quarantined(before)
     # E06000001 resubmits without B-000: E06000002's copy, unchanged, is no longer a duplicate.
     write_csv(folder / "la_cp_plans--E06000001.csv", _cp_plans("A", "E06000001"))
-    after, result = assert_incremental_equals_full(world, kept, tmp_path)
+    after, result, modes = assert_incremental_equals_full(world, kept, tmp_path)
     assert not {q for q in _quarantined(after) if q[2] == "duplicate key"}
     assert "B-000" in set(after["raw_la_cp_plans"]["plan_id"])
     assert result.files_reused == 2  # incidents and children: unaffected
+    assert _modes(modes) == {"cp_plans": "build", "incidents": "keep", "children": "keep"}
 
 
 def test_resubmitting_incidents_rechecks_the_children_that_referred_to_them(world, tmp_path):
@@ -152,9 +216,10 @@ def test_resubmitting_incidents_rechecks_the_children_that_referred_to_them(worl
     assert (f"{Q3}/police_da_children.csv", 41, "orphan") in _quarantined(before)
     # The police resend the incidents with I-LATE: the unchanged children file's last row is no orphan.
     write_csv(world / Q3 / "police_da_incidents.csv", _incidents([f"I{index:03d}" for index in range(39)] + ["I-LATE"]))
-    after, result = assert_incremental_equals_full(world, kept, tmp_path)
+    after, result, modes = assert_incremental_equals_full(world, kept, tmp_path)
     assert not {q for q in _quarantined(after) if q[2] == "orphan"}
     assert result.files_reused == 2  # the two cp plans files
+    assert _modes(modes) == {"cp_plans": "keep", "incidents": "build", "children": "build"}
 
 
 def test_a_changed_incident_date_rechecks_the_childs_dob(world, tmp_path):
@@ -164,19 +229,21 @@ def test_a_changed_incident_date_rechecks_the_childs_dob(world, tmp_path):
     rows = _incidents([f"I{index:03d}" for index in range(40)])
     rows[0]["reported_at"] = "2009-01-01 10:00"
     write_csv(world / Q3 / "police_da_incidents.csv", rows)
-    after, _ = assert_incremental_equals_full(world, kept, tmp_path)
+    after, _, modes = assert_incremental_equals_full(world, kept, tmp_path)
     assert (f"{Q3}/police_da_children.csv", 2, "dob after event") in _quarantined(after)
+    assert _modes(modes) == {"cp_plans": "keep", "incidents": "build", "children": "build"}
 
 
 def test_a_deleted_file_drops_out(world, tmp_path):
     kept = KeptState(tmp_path / "kept")
     published(world, kept)
     (world / Q3 / "la_cp_plans--E06000002.csv").unlink()
-    after, _ = assert_incremental_equals_full(world, kept, tmp_path)
+    after, _, modes = assert_incremental_equals_full(world, kept, tmp_path)
     assert set(after["data_quality"]["file_name"]) == {
         f"{Q3}/la_cp_plans--E06000001.csv", f"{Q3}/police_da_incidents.csv", f"{Q3}/police_da_children.csv"
     }
     assert set(after["raw_la_cp_plans"]["la_code"]) == {"E06000001"}
+    assert _modes(modes) == {"cp_plans": "build", "incidents": "keep", "children": "keep"}
 
 
 def test_a_changed_suite_revalidates_its_extract(world, tmp_path, monkeypatch):
@@ -197,9 +264,10 @@ def test_a_changed_suite_revalidates_its_extract(world, tmp_path, monkeypatch):
     monkeypatch.setattr(validate, "suite_path", patched)
     monkeypatch.setattr(intake_module, "suite_path", patched)
     # No cache to clear: the suite is read as the file says now (a warm worker outlives an edit).
-    after, result = assert_incremental_equals_full(world, kept, tmp_path)
+    after, result, modes = assert_incremental_equals_full(world, kept, tmp_path)
     assert (f"{Q3}/la_cp_plans--E06000001.csv", 5, "unknown code") not in _quarantined(after)
     assert result.files_reused == 2  # incidents and children: their suites did not change
+    assert _modes(modes) == {"cp_plans": "build", "incidents": "keep", "children": "keep"}
 
 
 def test_deleting_the_kept_state_only_costs_time(world, tmp_path):
@@ -222,3 +290,34 @@ def test_a_kept_entry_is_whole_or_absent(world, tmp_path):
     (half / "staged.parquet").write_bytes(b"half a file")
     _, result = published(world, kept)
     assert result.files_reused == 4
+
+
+def _basis(fingerprint: str = "same code", **entries: list[tuple[str, str]]) -> dict:
+    return {"fingerprint": fingerprint, "entries": {name: [list(row) for row in rows] for name, rows in entries.items()}}
+
+
+def test_the_staging_plan_keeps_only_what_later_periods_extend(tmp_path):
+    """Which staging tables a build may start from the published ones (``keptmarts.plan_staging``),
+    from the kept-state entries each was made of: a table is kept when nothing it reads is new,
+    extended when what is new are only later periods, and staged again otherwise."""
+    source = tmp_path / "pmf.duckdb"
+    source.write_bytes(b"")
+    before = _basis(la_cp_plans=[(Q3, "a")], police_da_incidents=[(Q3, "b")], la_cla_episodes=[(Q3, "c")],
+                    la_missing_episodes=[(Q3, "d")], la_vemt_screenings=[(Q4, "e")])
+    now = _basis(la_cp_plans=[(Q3, "a"), (Q4, "a4")],     # a later period: extend
+                 police_da_incidents=[(Q3, "b2")],        # resubmitted: build
+                 la_cla_episodes=[(Q3, "c")],             # unchanged: keep
+                 la_missing_episodes=[],                  # deleted: build
+                 la_vemt_screenings=[("2018-19-Q2", "e2"), (Q4, "e")])  # an earlier period: build
+    plan = keptmarts.plan_staging(before, now, source)
+    assert plan.since == {"la_cp_plans": date(2018, 10, 1), "la_cla_episodes": None}
+    by_name = {model.name: model for model in models.discover_models(layers=("staging",))}
+    assert plan.mode(by_name["stg_la__cp_plans"]) == keptmarts.EXTEND
+    assert plan.mode(by_name["stg_la__cla_episodes"]) == keptmarts.KEEP
+    assert plan.mode(by_name["stg_police__da_incidents"]) == keptmarts.BUILD
+    assert plan.mode(by_name["stg_police__da_children"]) == keptmarts.BUILD  # its parent is staged again
+    assert plan.mode(by_name["stg_la__vemt_screenings"]) == keptmarts.BUILD
+    other_code = keptmarts.plan_staging(before, {**now, "fingerprint": "other code"}, source)
+    assert other_code.source is None and "code, SQL or key changed" in other_code.reason
+    assert keptmarts.plan_staging(None, now, source).source is None
+    assert keptmarts.plan_staging(before, now, tmp_path / "missing.duckdb").source is None

@@ -197,7 +197,7 @@ def extend(con: duckdb.DuckDBPyConnection, model: Model, plan: StagingPlan, sche
     if key is None:
         return False
     new = f"_new_{model.name}"
-    views = {own.name: _new_rows_view(own, contract, plan)}
+    views = _new_rows_views(own, contract, plan, read_extracts(model, contract))
     body = model.sql.strip().rstrip(";")
     for name, view in views.items():
         con.execute(f"create or replace temp view _new_latest_{name} as\n{view}")
@@ -214,19 +214,27 @@ def extend(con: duckdb.DuckDBPyConnection, model: Model, plan: StagingPlan, sche
     return True
 
 
-def _new_rows_view(own: Extract, contract: dict[str, Extract], plan: StagingPlan) -> str:
-    """The latest copy of every record whose staged row changes: those the new periods carry, and
-    (a child extract) the children of the parents they carry."""
+def _new_rows_views(own: Extract, contract: dict[str, Extract], plan: StagingPlan, read: set[str]) -> dict[str, str]:
+    """``{extract: select}`` for the model's ``latest_<extract>`` views, restricted to what the
+    changed rows need: the latest copy of every record whose staged row changes (those the new
+    periods carry and, for a child extract, the children of the parents they carry), and of the
+    parents those rows join to.
+
+    Each is filtered before the latest copy is taken, which is the same as after: a record with a
+    copy in the new periods has its latest copy there, and a filter on a column of the key keeps
+    or drops every copy of a record alike (the parent's key is part of the child's: ``mode``)."""
     since = plan.since[own.name]
     parent = own.parent
     parent_since = plan.since.get(parent.extract) if parent else None
     changed = [] if since is None else [f"_period_start > '{since}'"]
     if parent_since is not None:
         changed.append(f"{parent.on} in (select {parent.on} from raw_{parent.extract} where _period_start > '{parent_since}')")
-    # Filtered before the latest copy is taken, which is the same: a record with a copy in the new
-    # periods has its latest copy there, and the parent's key is part of the child's key (every
-    # copy of a record has it).
-    return latest_copy_sql(own, source=f"(select * from raw_{own.name} where {' or '.join(changed)})")
+    rows = f"(select * from raw_{own.name} where {' or '.join(changed)})"
+    views = {own.name: latest_copy_sql(own, source=rows)}
+    if parent is not None and parent.extract in read and tuple(contract[parent.extract].key) == (parent.on,):
+        parents = f"(select * from raw_{parent.extract} where {parent.on} in (select {parent.on} from {rows}))"
+        views[parent.extract] = latest_copy_sql(contract[parent.extract], source=parents)
+    return views
 
 
 def staged_key(model: Model, extract: Extract, columns: list[str]) -> list[str] | None:

@@ -1,7 +1,7 @@
 """The quarterly refresh as a Prefect flow: ``refresh.run_refresh``, the pipeline, with a ``step``
 that runs each of its stages as a Prefect task (``STAGE_TASKS``: the names the UI shows).
 
-The per-file read-and-validate work is a task per batch of submissions (``intake.validate_batch``),
+The per-file read-and-validate work is a task per group of batches (``intake.validate_batches``),
 submitted to the flow's task runner: local processes (``--workers N``), or an existing Dask
 cluster through prefect-dask's ``DaskTaskRunner`` (``--dask-address``). The SQL and publishing
 run in the flow's own process.
@@ -32,7 +32,7 @@ from pipelines.runlog import RefreshSummary
 
 _task = task(cache_policy=NO_CACHE, persist_result=False, retries=0)
 
-validate_task = _task(intake.validate_batch, name="read and validate")
+validate_task = _task(intake.validate_batches, name="read and validate")
 # Every stage ``refresh.run_refresh`` runs through its ``step``, as the task the Prefect UI shows.
 STAGE_TASKS = {
     stage: _task(stage, name=name)
@@ -152,7 +152,8 @@ def describe(runner: TaskRunner) -> str:
 
 
 def on_task_runner(batches: list[Batch]) -> Iterator[list[Validated]]:
-    """``intake``'s ``run_batches``: one Prefect task per batch, submitted now; results as they finish."""
+    """``intake``'s ``run_batches``: one Prefect task per group of batches (``intake.task_groups``),
+    submitted now; results as they finish."""
     context = FlowRunContext.get()
     where = describe(context.task_runner) if context else "this process"
     address = getattr(context.task_runner, "address", None) if context else None
@@ -161,8 +162,12 @@ def on_task_runner(batches: list[Batch]) -> Iterator[list[Validated]]:
 
         # Dask workers outlive a checkout: they must run the intake code on disk (pmf's own are restarted).
         warm.ensure_current(address, may_restart=address == warm.running_address())
-    refresh.progress(f"  {sum(len(b.submissions) for b in batches)} submission(s) to read and validate, in {len(batches)} task(s) on {where}")
-    futures = [validate_task.with_options(task_run_name=f"validate {batch.label}").submit(batch) for batch in batches]
+    groups = intake.task_groups(batches)
+    refresh.progress(f"  {sum(len(b.submissions) for b in batches)} submission(s) to read and validate, in {len(groups)} task(s) on {where}")
+    futures = [
+        validate_task.with_options(task_run_name=f"validate {'; '.join(batch.label for batch in group)}").submit(group)
+        for group in groups
+    ]
     return (future.result() for future in as_completed(futures))
 
 

@@ -50,6 +50,7 @@ IMPORTED_CODE = code_fingerprint()  # the intake code this process runs (a warm 
 # compressed): small enough to spread over the workers, large enough to pay GX's fixed cost
 # (~0.5 s a call) rarely.
 _BATCH_BYTES = (1 << 20, 16 << 20)
+_TASK_BYTES = 4 << 20  # what a task sent to a worker is made up to (``task_groups``)
 
 
 @dataclass
@@ -125,6 +126,33 @@ def validate_batch(batch: Batch) -> list[Validated]:
             "(pmf server stop, then pmf server start, for pmf's own workers)"
         )
     return validate_and_keep(batch)
+
+
+def validate_batches(batches: list[Batch]) -> list[Validated]:
+    """``validate_batch`` for each of ``batches``, one after another (one task: ``task_groups``)."""
+    return [validated for batch in batches for validated in validate_batch(batch)]
+
+
+def task_groups(batches: list[Batch]) -> list[list[Batch]]:
+    """The batches a task runner sends to a worker together, as one task.
+
+    A task costs ~0.2 s beyond its work (its Prefect task run, the Dask round trip), so small
+    batches (a new quarter has one per extract) are packed, in order, up to ``_TASK_BYTES``; the
+    first extract's batches each go alone (``batches_of``' ``first``: the parent extract, whose
+    results the children wait for)."""
+    groups: list[list[Batch]] = []
+    size = 0
+    first = batches[0].submissions[0].extract.name if batches else None
+    for batch in batches:
+        batch_size = sum(s.size for s in batch.submissions)
+        extract = batch.submissions[0].extract.name
+        if not groups or extract == first or size >= _TASK_BYTES or groups[-1][0].submissions[0].extract.name == first:
+            groups.append([batch])
+            size = batch_size
+        else:
+            groups[-1].append(batch)
+            size += batch_size
+    return groups
 
 
 # --------------------------------------------------------------------------- plan

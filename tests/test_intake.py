@@ -317,3 +317,37 @@ def test_a_worker_running_older_intake_code_validates_nothing(raw_dir, monkeypat
     with pytest.raises(RuntimeError, match="older than the code on disk"):
         intake_module.validate_batch(batch)
     assert not list((tmp_path / "kept").rglob("entry.json"))
+
+
+def test_small_batches_share_a_task_and_the_parents_go_alone(tmp_path):
+    """``task_groups``: batches are packed in order into tasks of about ``_TASK_BYTES`` of input
+    (a task has a fixed cost), but the first extract's (the parent's, which the children wait
+    for) each go alone."""
+    from pipelines import intake as intake_module
+    from pipelines.batch import Batch, Submission
+    from pipelines.contract import get_extract
+    from pipelines.ingest import SourceFile
+    from pipelines.periods import Quarter
+
+    quarter = Quarter.parse(PERIOD)
+    mib = 1 << 20
+
+    def batch(extract_name: str, size: int) -> Batch:
+        path = tmp_path / f"{extract_name}-{size}.csv"
+        path.write_bytes(b"x" * size)
+        extract = get_extract(extract_name)
+        return Batch((Submission(extract, quarter, (SourceFile(path, extract, quarter),), ("sha",)),), tmp_path, 1000)
+
+    assert intake_module._TASK_BYTES == 4 * mib
+    batches = [
+        batch("police_da_incidents", 3 * mib), batch("police_da_incidents", mib),  # the parent: alone, each
+        batch("health_ae_attendances", 5 * mib),  # already big enough: alone
+        batch("la_cla_episodes", 2 * mib), batch("la_missing_episodes", 2 * mib),  # 4 MiB: a task
+        batch("la_cp_plans", mib), batch("la_vemt_screenings", mib // 2),  # the rest
+    ]
+    groups = intake_module.task_groups(batches)
+    assert [[b.submissions[0].extract.name for b in group] for group in groups] == [
+        ["police_da_incidents"], ["police_da_incidents"], ["health_ae_attendances"],
+        ["la_cla_episodes", "la_missing_episodes"], ["la_cp_plans", "la_vemt_screenings"],
+    ]
+    assert intake_module.task_groups([]) == []

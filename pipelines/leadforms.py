@@ -26,12 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-import openpyxl
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.worksheet.datavalidation import DataValidation
+from typing import TYPE_CHECKING
 
 from pipelines.periods import Quarter
+
+if TYPE_CHECKING:
+    import openpyxl
 
 RAGS = ("green", "amber", "red", "grey")
 FORMS_FOLDER = "lead-forms"  # under <marts-dir>
@@ -54,9 +54,7 @@ COLUMNS = {  # table column label -> what it holds
 }
 EDITABLE = ("RAG", "Commentary")
 
-_UNLOCKED = Protection(locked=False)
-_EDIT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
+_EDIT_COLOUR, _LOCKED_COLOUR = "FFF2CC", "EDEDED"
 
 
 @dataclass(frozen=True)
@@ -137,6 +135,12 @@ def write_forms(reference_dir: Path, out_dir: Path, period: Quarter) -> list[Pat
 
 
 def _form(lead: str, period: Quarter, lines: list[PlanLine]) -> openpyxl.Workbook:
+    import openpyxl  # only where a form is written or read: a refresh with no forms to import skips it
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    unlocked = Protection(locked=False)
+    edit_fill, locked_fill = PatternFill("solid", fgColor=_EDIT_COLOUR), PatternFill("solid", fgColor=_LOCKED_COLOUR)
     workbook = openpyxl.Workbook()
     ws = workbook.active
     ws.title = SHEET
@@ -152,7 +156,7 @@ def _form(lead: str, period: Quarter, lines: list[PlanLine]) -> openpyxl.Workboo
         ws.cell(row, 1, label).font = Font(bold=True)
         cell = ws.cell(row, 2, value)
         if label in (UPDATED_BY, UPDATED_ON):
-            cell.protection, cell.fill = _UNLOCKED, _EDIT_FILL
+            cell.protection, cell.fill = unlocked, edit_fill
         if label == UPDATED_ON:
             cell.number_format = "yyyy-mm-dd"
             dates = DataValidation(type="date", operator="greaterThan", formula1="DATE(2017,1,1)", allow_blank=True,
@@ -173,9 +177,9 @@ def _form(lead: str, period: Quarter, lines: list[PlanLine]) -> openpyxl.Workboo
             cell = ws.cell(row, column, values[label])
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if label in EDITABLE:
-                cell.protection, cell.fill = _UNLOCKED, _EDIT_FILL
+                cell.protection, cell.fill = unlocked, edit_fill
             else:
-                cell.fill = _LOCKED_FILL
+                cell.fill = locked_fill
             if label == "Due" and isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
     rags.add(f"{openpyxl.utils.get_column_letter(rag_column)}{header_row + 1}:"
@@ -251,6 +255,8 @@ def import_forms(paths: Iterable[Path], reference_dir: Path) -> ImportOutcome:
 
 def read_form(path: Path, lines: dict[str, PlanLine], plan_ids: set[str]) -> tuple[list[dict[str, str]], list[str]]:
     """The updates a returned form makes and every problem with it (``file: row N, column C: ...``)."""
+    import openpyxl
+
     where = path.name
     try:
         workbook = openpyxl.load_workbook(path, data_only=True)

@@ -143,12 +143,17 @@ def close_build_connection(con: duckdb.DuckDBPyConnection) -> None:
     con.close()
 
 
-def export_parquet(marts_path: Path, parquet_dir: Path, tables: list[str]) -> None:
-    with duckdb.connect(str(marts_path), read_only=True) as con:
-        for table in tables:
-            target = parquet_dir / f"{table}.parquet"
-            target.unlink(missing_ok=True)  # never write into a file another release may share (a hard link)
-            con.execute(f"copy (select * from {table}) to '{target}' (format parquet)")
+def export_parquet(marts_path: Path, parquet_dir: Path, tables: list[str], con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """The Parquet copy of each of ``tables`` (through ``con`` when the database is already open:
+    opening it again costs more than a small table's export)."""
+    if con is None:
+        with duckdb.connect(str(marts_path), read_only=True) as opened:
+            export_parquet(marts_path, parquet_dir, tables, opened)
+        return
+    for table in tables:
+        target = parquet_dir / f"{table}.parquet"
+        target.unlink(missing_ok=True)  # never write into a file another release may share (a hard link)
+        con.execute(f"copy (select * from {table}) to '{target}' (format parquet)")
 
 
 def write_manifest(build: Build, period: str) -> Path:

@@ -109,13 +109,13 @@ def run_refresh(
             if result.rejected:
                 reject(result, marts_dir, chosen, progress)
             fingerprint = rerun.outputs_fingerprint(result, settings, chosen)
-            basis = keptmarts.staging_basis(result.entries, pseudonymise.load_key())
-            previous_run_id = None if rebuild else rerun.unchanged_since(state, marts_dir, fingerprint)
+            previous_run_id = None if rebuild else rerun.unchanged_since(state, marts_dir, fingerprint, summary)
             if previous_run_id:
-                rerun.count_indicator_values(marts_dir, summary)
+                basis = (state.published() or {}).get("staging")  # the same outputs: made from the same
                 record = run_record(summary, "published")
                 step(rerun.republish_unchanged, build, marts_dir, record, previous_run_id, progress)
             else:
+                basis = keptmarts.staging_basis(result.entries, pseudonymise.load_key())
                 staging = keptmarts.REBUILD if rebuild else keptmarts.plan_from_published(state, marts_dir, basis)
                 record = build_outputs(build, result, chosen, settings, summary, staging=staging, step=step, submit=submit)
             record = step(seal_release, build, summary, record)
@@ -436,7 +436,7 @@ def seal_release(build: Build, summary: RefreshSummary, record: dict) -> dict:
             [finished_at, final["duration_seconds"], summary.run_id],
         )
         con.execute("checkpoint")
-    export_parquet(build.marts_path, build.parquet_dir, ["refresh_log"])
+        export_parquet(build.marts_path, build.parquet_dir, ["refresh_log"], con)
     write_manifest(build, summary.period)
     return final
 

@@ -44,8 +44,9 @@ def outputs_fingerprint(result: IntakeResult, settings: Settings, period: Quarte
     return digest.hexdigest()
 
 
-def unchanged_since(state: KeptState, marts_dir: Path, fingerprint: str) -> str | None:
-    """The run id of the published refresh whose outputs this one would reproduce exactly, if any.
+def unchanged_since(state: KeptState, marts_dir: Path, fingerprint: str, summary: RefreshSummary | None = None) -> str | None:
+    """The run id of the published refresh whose outputs this one would reproduce exactly, if any
+    (and then, into ``summary``, their indicator counts: a rerun computes none).
 
     Its outputs can be re-published as they are when they were made from the same everything
     (``outputs_fingerprint``), are still the published ones, and list no revisions (a rerun's
@@ -62,18 +63,14 @@ def unchanged_since(state: KeptState, marts_dir: Path, fingerprint: str) -> str 
             ).fetchone()
             tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
             revised = con.execute("select count(*) from indicator_revisions").fetchone()[0] if "indicator_revisions" in tables else 0
+            rows, available = con.execute("select count(*), count(value) from indicator_values").fetchone()
     except duckdb.Error:
         return None
     if latest is None or latest[0] != published.get("run_id") or revised:
         return None
+    if summary is not None:
+        summary.indicator_rows, summary.indicator_values_available = int(rows), int(available)
     return published["run_id"]
-
-
-def count_indicator_values(marts_dir: Path, summary: RefreshSummary) -> None:
-    """The summary's indicator counts, from the published marts (a rerun computes none)."""
-    with duckdb.connect(str(marts_dir / MARTS_FILE), read_only=True) as con:
-        rows, available = con.execute("select count(*), count(value) from indicator_values").fetchone()
-    summary.indicator_rows, summary.indicator_values_available = int(rows), int(available)
 
 
 def republish_unchanged(
@@ -92,4 +89,4 @@ def republish_unchanged(
         con.unregister("_frame")
         con.execute("update build_info set run_id = ?", [build.run_id])  # the next refresh compares with this run
         con.execute("checkpoint")
-    export_parquet(build.marts_path, build.parquet_dir, ["refresh_log", "build_info"])
+        export_parquet(build.marts_path, build.parquet_dir, ["refresh_log", "build_info"], con)

@@ -201,14 +201,14 @@ def _refresh(args: argparse.Namespace, refresh_flow: object = None) -> int:
         from pipelines.prefect_api import choose_api
 
         progress(f"pmf refresh: {args.raw_dir} -> {marts_dir} (reporting to {choose_api()})")
-        from pipelines.flows import choose_task_runner, quarterly_refresh
+        from pipelines.flows import choose_task_runner, quarterly_refresh, run_flow
 
         runner, workers = choose_task_runner(args.workers, args.dask_address)
         flow = refresh_flow or quarterly_refresh.with_options(task_runner=runner)
-        summary = flow(
+        summary = run_flow(flow(
             raw_dir=args.raw_dir.resolve(), marts_dir=marts_dir, settings=settings, period=args.period, workers=workers,
             rebuild=args.rebuild,
-        )
+        ))
     except preflight.PreflightFailed as failure:
         logging.getLogger("pmf").error("preflight: %s", failure)
         print(f"pmf refresh: {failure}", file=sys.stderr)

@@ -46,6 +46,8 @@ from pipelines.publish import MARTS_FILE
 log = logging.getLogger(__name__)
 
 KEEP, EXTEND, BUILD = "keep", "extend", "build"
+# Tables a staging model could read besides the ``latest_<extract>`` views (none does today).
+_OTHER_TABLE = re.compile(r"\b(raw|ref|stg|int|ind)_\w+")
 # What a staged row is made by, besides its raw row: any change here stages every table again.
 _STAGING_CODE = ("pipelines", "sql")
 _STAGING_LIBRARIES = ("duckdb",)
@@ -96,8 +98,10 @@ class StagingPlan:
             return BUILD
         read = read_extracts(model, contract)
         parent = contract[own.name].parent
-        if not read <= {own.name, *([parent.extract] if parent and parent.on in own.key else [])}:
+        if own.name not in read or not read <= {own.name, *([parent.extract] if parent and parent.on in own.key else [])}:
             return BUILD  # it reads another extract in a way this module does not know
+        if _OTHER_TABLE.search(re.sub(r"--[^\n]*", "", model.sql)):
+            return BUILD  # it reads a table other than the latest copies (which this module cannot follow)
         if any(name not in self.since for name in read):
             return BUILD
         return KEEP if all(self.since[name] is None for name in read) else EXTEND

@@ -302,15 +302,16 @@ def test_the_staging_plan_keeps_only_what_later_periods_extend(tmp_path):
     extended when what is new are only later periods, and staged again otherwise."""
     source = tmp_path / "pmf.duckdb"
     source.write_bytes(b"")
-    before = _basis(la_cp_plans=[(Q3, "a")], police_da_incidents=[(Q3, "b")], la_cla_episodes=[(Q3, "c")],
-                    la_missing_episodes=[(Q3, "d")], la_vemt_screenings=[(Q4, "e")])
+    before = _basis(la_cp_plans=[(Q3, "a")], police_da_incidents=[(Q3, "b")], police_da_children=[(Q3, "k")],
+                    la_cla_episodes=[(Q3, "c")], la_missing_episodes=[(Q3, "d")], la_vemt_screenings=[(Q4, "e")])
     now = _basis(la_cp_plans=[(Q3, "a"), (Q4, "a4")],     # a later period: extend
                  police_da_incidents=[(Q3, "b2")],        # resubmitted: build
+                 police_da_children=[(Q3, "k")],          # unchanged, but its parent is staged again: build
                  la_cla_episodes=[(Q3, "c")],             # unchanged: keep
                  la_missing_episodes=[],                  # deleted: build
                  la_vemt_screenings=[("2018-19-Q2", "e2"), (Q4, "e")])  # an earlier period: build
     plan = keptmarts.plan_staging(before, now, source)
-    assert plan.since == {"la_cp_plans": date(2018, 10, 1), "la_cla_episodes": None}
+    assert plan.since == {"la_cp_plans": date(2018, 10, 1), "la_cla_episodes": None, "police_da_children": None}
     by_name = {model.name: model for model in models.discover_models(layers=("staging",))}
     assert plan.mode(by_name["stg_la__cp_plans"]) == keptmarts.EXTEND
     assert plan.mode(by_name["stg_la__cla_episodes"]) == keptmarts.KEEP
@@ -321,3 +322,42 @@ def test_the_staging_plan_keeps_only_what_later_periods_extend(tmp_path):
     assert other_code.source is None and "code, SQL or key changed" in other_code.reason
     assert keptmarts.plan_staging(None, now, source).source is None
     assert keptmarts.plan_staging(before, now, tmp_path / "missing.duckdb").source is None
+
+
+def test_a_staging_model_that_reads_other_tables_is_never_kept(tmp_path):
+    """Only the latest-copy views are followed: a staging model that reads nothing through them,
+    or also reads another table, is staged again whatever changed."""
+    from pipelines.models import Model
+
+    plan = keptmarts.StagingPlan(tmp_path / "pmf.duckdb", {name: None for name in ("la_cp_plans", "la_cla_episodes")}, "")
+    def model(sql: str) -> Model:
+        path = tmp_path / f"model-{len(list(tmp_path.glob('model-*')))}.sql"
+        path.write_text(sql)
+        return Model("stg_la__cp_plans", "staging", path)
+    assert plan.mode(model("select * from latest_la_cp_plans")) == keptmarts.KEEP
+    assert plan.mode(model("select * from latest_la_cp_plans join ref_population using (la_code)")) == keptmarts.BUILD
+    assert plan.mode(model("select * from raw_la_cp_plans")) == keptmarts.BUILD
+    assert plan.mode(model("select * from latest_la_cla_episodes")) == keptmarts.BUILD  # not its own extract
+    assert plan.mode(model("select * from latest_la_cp_plans join latest_la_cla_episodes using (child_id)")) == keptmarts.BUILD
+
+
+def test_the_staging_plan_is_only_made_against_the_marts_the_kept_state_recorded(tmp_path):
+    """``plan_from_published``: the published database must name the run the kept state recorded
+    (a killed publish, or marts restored by hand, do not), and the staging basis must have been
+    made with the same key (``staging_basis`` hashes it into its fingerprint)."""
+    marts_dir = tmp_path / "marts"
+    marts_dir.mkdir()
+    with duckdb.connect(str(marts_dir / "pmf.duckdb")) as con:
+        con.execute("create table build_info as select 'R1' as run_id")
+    state = KeptState(marts_dir / ".pmf")
+    entries = [state.intake_dir / "la_cp_plans" / Q3 / "entry-a"]
+    basis = keptmarts.staging_basis(entries, KEY)
+    assert basis["entries"] == {"la_cp_plans": [[Q3, "entry-a"]]}
+    state.mark_published("R1", "outputs", staging=basis)
+    assert keptmarts.plan_from_published(state, marts_dir, basis).since == {"la_cp_plans": None}
+    other_key = keptmarts.staging_basis(entries, b"another key of 32 bytes or more..")
+    assert other_key["fingerprint"] != basis["fingerprint"]
+    assert keptmarts.plan_from_published(state, marts_dir, other_key).source is None
+    state.mark_published("R2", "outputs", staging=basis)  # a later publish than the database shows
+    stale = keptmarts.plan_from_published(state, marts_dir, basis)
+    assert stale.source is None and "not the ones the kept state recorded" in stale.reason

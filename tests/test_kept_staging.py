@@ -4,6 +4,8 @@ of every quarter from nothing publishes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import duckdb
@@ -51,6 +53,8 @@ def test_a_new_quarter_extends_the_published_staging_and_publishes_what_a_full_r
     first = _refresh(raw, marts, e2e_refresh["config"], capsys)
     assert "every staging table staged from the raw rows (no published marts to start from)" in first
     (raw / periods[-1]).symlink_to(source / periods[-1])
+    previous = (marts / "pmf.duckdb").resolve()  # the published release's database, which the build copies
+    previous_sha = hashlib.sha256(previous.read_bytes()).hexdigest()
 
     out = _refresh(raw, marts, e2e_refresh["config"], capsys)
 
@@ -63,6 +67,10 @@ def test_a_new_quarter_extends_the_published_staging_and_publishes_what_a_full_r
     assert len(incremental["stg_la__cp_plans"]) > 0 and set(incremental["stg_la__cp_plans"]["received_period"]) >= {
         "2018-19 Q1", "2018-19 Q4"
     }
+    # The release it started from is untouched (still kept: keep_releases is 3), as its manifest says.
+    assert hashlib.sha256(previous.read_bytes()).hexdigest() == previous_sha
+    manifest = json.loads((previous.parent / "release.json").read_text())
+    assert manifest["files"]["pmf.duckdb"] == previous_sha
     header = (marts / "pmf.duckdb").read_bytes()[:4096]
     assert header[8:12] == b"DUCK" and int.from_bytes(header[12:20], "little") == 64  # still storage v1.0.0
 

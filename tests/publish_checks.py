@@ -1,5 +1,6 @@
 """What a reader of ``<marts-dir>`` sees, checked from the outside: every output there, whole,
-and all of one run (database = Parquet = workbook = release manifest)."""
+and all of one run (database = Parquet = workbook = release manifest); and the published tables,
+to compare two ways of making them (``published_tables``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,26 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas as pd
 
 from query_rows import query_file, query_one, query_rows
 
 RUN_ID = re.compile(r"refresh (\S+?)\.?$")
+
+
+def published_tables(marts: Path, skip: set[str] = frozenset()) -> dict[str, pd.DataFrame]:
+    """Every table of the published ``pmf.duckdb`` but ``skip``, each with its rows sorted
+    (``sorted_rows``), so that two refreshes compare table by table whatever their row order."""
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        names = [row["table_name"] for row in query_rows(con, "select table_name from duckdb_tables() order by 1")]
+        tables = {name: con.execute(f"select * from {name}").df() for name in names if name not in skip}
+    return {name: sorted_rows(frame) for name, frame in tables.items()}
+
+
+def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame's rows in the order of all its columns' values (missing as None)."""
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.sort_values(list(frame.columns), key=lambda c: c.astype(str)).reset_index(drop=True)
 
 
 def database_run(path: Path) -> str:

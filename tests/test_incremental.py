@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from extract_rows import rows_for, write_csv
+from publish_checks import sorted_rows
 from pipelines import batch as intake_module
 from pipelines import keptmarts, models, pseudonymise, validate
 from pipelines.intake import load_raw_tables, validate_all
@@ -106,12 +107,7 @@ def published_with_modes(raw_dir: Path, state: KeptState) -> tuple[dict[str, pd.
     con.close()
     build.replace(marts)
     state.mark_published("test run", "test", staging=basis)
-    return {name: _sorted(frame) for name, frame in tables.items()}, result, modes
-
-
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype(object).where(frame.notna(), None)
-    return frame.sort_values(list(frame.columns), key=lambda c: c.astype(str)).reset_index(drop=True)
+    return {name: sorted_rows(frame) for name, frame in tables.items()}, result, modes
 
 
 def assert_incremental_equals_full(raw_dir: Path, kept: KeptState, tmp_path: Path):

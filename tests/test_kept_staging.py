@@ -8,14 +8,13 @@ import hashlib
 import json
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
 from pipelines.cli import main
 from pipelines.contract import load_contract
 from pipelines.periods import is_period_folder
-from query_rows import query_rows
+from publish_checks import published_tables
 
 pytestmark = pytest.mark.e2e
 
@@ -30,16 +29,8 @@ def _refresh(raw: Path, marts: Path, config: Path, capsys) -> str:
     return capsys.readouterr().out
 
 
-def _published(marts: Path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        names = [row["table_name"] for row in query_rows(con, "select table_name from duckdb_tables() order by 1")]
-        tables = {name: con.execute(f"select * from {name}").df() for name in names if name not in RUN_SPECIFIC}
-    return {name: _sorted(frame) for name, frame in tables.items()}
-
-
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype(object).where(frame.notna(), None)
-    return frame.sort_values(list(frame.columns), key=lambda c: c.astype(str)).reset_index(drop=True)
+def _published(marts) -> dict[str, pd.DataFrame]:
+    return published_tables(marts, RUN_SPECIFIC)
 
 
 def test_a_new_quarter_extends_the_published_staging_and_publishes_what_a_full_refresh_does(e2e_refresh, tmp_path, capsys):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines.cli import main
-from query_rows import query_rows
+from publish_checks import published_tables
 
 pytestmark = pytest.mark.e2e
 
@@ -40,15 +40,7 @@ def _refresh(world, name: str, *options: str) -> dict[str, pd.DataFrame]:
 
 
 def _published(marts) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
-        names = [row["table_name"] for row in query_rows(con, "select table_name from duckdb_tables() order by 1")]
-        tables = {t: con.execute(f"select * from {t}").df() for t in names if t not in RUN_SPECIFIC}
-    return {t: _sorted(frame) for t, frame in tables.items()}
-
-
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype(object).where(frame.notna(), None)
-    return frame.sort_values(list(frame.columns), key=lambda c: c.astype(str)).reset_index(drop=True)
+    return published_tables(marts, RUN_SPECIFIC)
 
 
 def _assert_same(left: dict, right: dict, label: str) -> None:

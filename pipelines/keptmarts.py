@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.metadata
 import logging
 import re
 import shutil
@@ -38,7 +37,7 @@ import duckdb
 from pipelines import __version__
 from pipelines.config import PROJECT_ROOT
 from pipelines.contract import Extract, load_contract
-from pipelines.keptstate import KeptState
+from pipelines.keptstate import KeptState, add_files, add_library_versions
 from pipelines.models import Model, discover_models, latest_copy_sql, mentions
 from pipelines.periods import Quarter
 from pipelines.publish import MARTS_FILE
@@ -58,11 +57,8 @@ def staging_fingerprint(key: bytes) -> str:
     that staged rows are made with."""
     digest = hashlib.sha256(f"pmf {__version__}\n".encode())
     for folder in _STAGING_CODE:
-        for path in sorted((PROJECT_ROOT / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
-    for library in _STAGING_LIBRARIES:
-        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+        add_files(digest, PROJECT_ROOT / folder, PROJECT_ROOT)
+    add_library_versions(digest, _STAGING_LIBRARIES)
     digest.update(hmac.new(key, b"pmf staging fingerprint", hashlib.sha256).digest())
     return digest.hexdigest()
 

@@ -51,9 +51,21 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256(f"pmf {__version__}\n".encode())
     for name in _INTAKE_MODULES:
         digest.update(name.encode() + b"\0" + (_PACKAGE_DIR / name).read_bytes())
-    for library in _INTAKE_LIBRARIES:
-        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+    add_library_versions(digest, _INTAKE_LIBRARIES)
     return digest.hexdigest()
+
+
+def add_files(digest: hashlib._Hash, folder: Path, root: Path) -> None:
+    """Every file under ``folder`` (``__pycache__`` aside), by its path relative to ``root`` and
+    its bytes, into ``digest`` (the fingerprints of what outputs are made with)."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+
+
+def add_library_versions(digest: hashlib._Hash, libraries: tuple[str, ...]) -> None:
+    for library in libraries:
+        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
 
 
 def digest_of(*parts: object) -> str:

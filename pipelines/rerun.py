@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.metadata
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ import duckdb
 from pipelines import __version__, pseudonymise
 from pipelines.config import PROJECT_ROOT, Settings
 from pipelines.intake import IntakeResult
-from pipelines.keptstate import KeptState
+from pipelines.keptstate import KeptState, add_files, add_library_versions
 from pipelines.periods import Quarter
 from pipelines.publish import MARTS_FILE, Build, copy_published, export_parquet
 from pipelines.runlog import RefreshSummary, refresh_log_frame
@@ -30,14 +29,9 @@ def outputs_fingerprint(result: IntakeResult, settings: Settings, period: Quarte
     code and library versions, and the pseudonymisation key (by a keyed hash, never the key)."""
     digest = hashlib.sha256()
     for folder in _OUTPUT_CODE:
-        for path in sorted((PROJECT_ROOT / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
-    for path in sorted(settings.reference_dir.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(settings.reference_dir)).encode() + b"\0" + path.read_bytes())
-    for library in _OUTPUT_LIBRARIES:
-        digest.update(f"{library} {importlib.metadata.version(library)}\n".encode())
+        add_files(digest, PROJECT_ROOT / folder, PROJECT_ROOT)
+    add_files(digest, settings.reference_dir, settings.reference_dir)
+    add_library_versions(digest, _OUTPUT_LIBRARIES)
     digest.update(json.dumps([e.name for e in result.entries]).encode())
     digest.update(settings.model_dump_json().encode() + period.label.encode() + __version__.encode())
     digest.update(hmac.new(pseudonymise.load_key(), b"pmf outputs fingerprint", hashlib.sha256).digest())

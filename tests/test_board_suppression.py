@@ -254,3 +254,93 @@ def test_percentages_of_other_las_do_not_trigger_complements():
     shown = protect_figures("percent", areas, below=5, counts_shown_for={"E06000001"}, total="Tees")
     assert shown["E06000002"].is_value_hidden  # primary: a small numerator
     assert not shown["E06000001"].is_value_hidden and not shown["Tees"].is_value_hidden
+
+
+# --- a large table: the kept pseudo-inverse --------------------------------------------------
+
+
+def _exact_rank(rows: list[list[int]]) -> int:
+    """Rank by Gaussian elimination over the rationals (no floating point)."""
+    from fractions import Fraction
+
+    matrix = [[Fraction(value) for value in row] for row in rows]
+    rank, columns = 0, len(matrix[0]) if matrix else 0
+    for column in range(columns):
+        pivot = next((row for row in range(rank, len(matrix)) if matrix[row][column] != 0), None)
+        if pivot is None:
+            continue
+        matrix[rank], matrix[pivot] = matrix[pivot], matrix[rank]
+        for row in range(len(matrix)):
+            if row != rank and matrix[row][column] != 0:
+                factor = matrix[row][column] / matrix[rank][column]
+                matrix[row] = [a - factor * b for a, b in zip(matrix[row], matrix[rank], strict=True)]
+        rank += 1
+    return rank
+
+
+def _two_way_table(n_rows: int, n_columns: int, seed: int):
+    """A table with row totals, column totals and a grand total; about one cell in eight small."""
+    import random
+
+    rng = random.Random(seed)
+    counts, relations = {}, []
+    for r in range(n_rows):
+        for c in range(n_columns):
+            counts[(r, c)] = rng.choice([1, 2, 3, 4]) if rng.random() < 0.12 else rng.randint(5, 60)
+    for r in range(n_rows):
+        counts[(r, "total")] = sum(counts[(r, c)] for c in range(n_columns))
+        relations.append(Relation(((r, "total"),), tuple((r, c) for c in range(n_columns))))
+    for c in [*range(n_columns), "total"]:
+        counts[("total", c)] = sum(counts[(r, c)] for r in range(n_rows))
+        relations.append(Relation((("total", c),), tuple((r, c) for r in range(n_rows))))
+    return counts, relations
+
+
+def test_a_large_table_leaves_no_suppressed_count_recoverable():
+    """A 16 x 10 table (~20 small cells, a dozen complements, most found with the pseudo-inverse
+    updated one hidden cell at a time): afterwards no hidden cell can be worked out. Checked
+    exactly, by rational arithmetic: a hidden cell is recoverable when its unit vector adds
+    nothing to the rank of the relations over the hidden cells."""
+    counts, relations = _two_way_table(16, 10, seed=3)
+    protection = protect(counts, relations, below=5)
+    hidden = [key for key in counts if protection.is_hidden(key)]
+    assert len(protection.primary) >= 15 and len(protection.secondary) >= 10  # the case is a real one
+    rows = []
+    for relation in relations:
+        row = [0] * len(hidden)
+        for key in relation.whole:
+            if key in hidden:
+                row[hidden.index(key)] += 1
+        for key in relation.parts:
+            if key in hidden:
+                row[hidden.index(key)] -= 1
+        rows.append(row)
+    rank = _exact_rank(rows)
+    for position, key in enumerate(hidden):
+        unit = [1 if column == position else 0 for column in range(len(hidden))]
+        assert _exact_rank([*rows, unit]) == rank + 1, f"{key!r} can be worked out from the shown cells"
+
+
+def test_the_kept_pseudo_inverse_follows_appended_columns():
+    """``_System`` appends hidden cells one at a time (Greville's formula): after each, its
+    pseudo-inverse equals numpy's ``pinv`` of the relations restricted to those cells, whether
+    the new column lies in the others' column space or not."""
+    import numpy as np
+
+    from pipelines.board.suppression import _System
+
+    counts, relations = _two_way_table(6, 5, seed=3)
+    system = _System(list(counts), relations)
+    order = [system.position[key] for key in [(0, 0), (0, 1), (1, 0), (1, 1), (0, "total"), ("total", 0), (2, 2), (2, 3), (3, 2)]]
+    columns: list[int] = []
+    in_space = outside = 0
+    for column in order:
+        before = system.matrix[:, sorted(columns)] if columns else np.zeros((len(system.matrix), 0))
+        if columns:
+            projection = before @ np.linalg.pinv(before) @ system.matrix[:, column]
+            in_space += bool(np.allclose(projection, system.matrix[:, column]))
+            outside += not np.allclose(projection, system.matrix[:, column])
+        columns = sorted([*columns, column])
+        kept = system.pseudo_inverse(columns)
+        np.testing.assert_allclose(kept, np.linalg.pinv(system.matrix[:, columns]), atol=1e-9)
+    assert in_space and outside  # both branches of the formula were taken

@@ -87,7 +87,14 @@ class Protection:
 
 
 class _System:
-    """The relations as a matrix over every cell (rows: relations; +1 whole, -1 parts), built once."""
+    """The relations as a matrix over every cell (rows: relations; +1 whole, -1 parts), built once,
+    and the pseudo-inverse of its restriction to the hidden cells of the moment.
+
+    ``protect`` hides one cell at a time: the pseudo-inverse of the restriction to one more
+    column follows from the last one by Greville's column-append formula (O(rows x columns),
+    where a singular value decomposition is O(rows x columns^2): ~200 of those were most of a
+    region's data-quality sheet). Each pass of ``protect`` starts from an exact decomposition
+    (``exact=True``), so the pass that finds nothing left to protect is judged on one."""
 
     def __init__(self, cells: Sequence[Key], relations: Sequence[Relation]) -> None:
         self.position = {key: index for index, key in enumerate(cells)}
@@ -98,57 +105,73 @@ class _System:
                 self.matrix[row, self.position[key]] += 1
             for key in relation.parts:
                 self.matrix[row, self.position[key]] -= 1
-        self._last: tuple | None = None
+        self._last: tuple[tuple[int, ...], np.ndarray, bool] | None = None  # columns, pseudo-inverse, from an SVD?
+        self.relations = list(relations)
+        self.touching: dict[Key, list[int]] = {}  # cell -> the relations through it (their positions)
+        for number, relation in enumerate(self.relations):
+            for key in dict.fromkeys(relation.cells):
+                self.touching.setdefault(key, []).append(number)
 
-    def determined(self, unknown: Collection[Key]) -> set[Key]:
+    def determined(self, unknown: Collection[Key], *, exact: bool = False) -> set[Key]:
         """The ``unknown`` cells that the shown cells and the relations fix.
 
         Restricted to the unknown cells the relations are a linear system M x = b (b from the
         shown cells). A cell x_i is fixed exactly when the unit vector e_i lies in M's row space,
-        that is, when every vector of M's null space is 0 at i: one singular value decomposition
-        answers it for every cell at once."""
+        that is, when the orthogonal projection onto that row space, M⁺M, keeps all of e_i's
+        length: (M⁺M)_ii = 1. ``exact``: from a fresh singular value decomposition."""
         columns = [self.position[key] for key in self.cells if key in unknown]
         if not columns:
             return set()
-        decomposition = self.decomposition(columns)
-        if decomposition is None:
-            return set()
-        # With V_r the first r rows of V^T (r = rank, an orthonormal basis of the row space), e_i
-        # is in the row space exactly when its projection keeps all its length, sum_j V_r[j, i]^2 = 1.
-        _, _, _, row_space = decomposition
-        free = 1.0 - (row_space**2).sum(axis=0) > 1e-9
+        inverse = self.pseudo_inverse(columns, exact=exact)
+        kept = np.einsum("ij,ji->i", inverse, self.matrix[:, columns])  # diag(M⁺M)
+        free = 1.0 - kept > 1e-9
         return {self.cells[column] for column, is_free in zip(columns, free, strict=True) if not is_free}
 
-    def decomposition(self, columns: list[int]) -> tuple | None:
-        """For the relations restricted to ``columns``: the rows that touch them, and of those
-        rows' matrix the reduced SVD's U_r, singular values and V_r (rank r: numpy's
-        ``matrix_rank`` tolerance). The last one is kept, as ``protect`` asks for the same
-        columns twice in a row (``determined``, then the pseudo-inverse in ``_complement_for``)."""
+    def pseudo_inverse(self, columns: list[int], *, exact: bool = False) -> np.ndarray:
+        """The Moore-Penrose pseudo-inverse of the relations restricted to ``columns`` (sorted; all
+        rows: those that do not touch the columns are zero, and so are their columns of the
+        inverse). The last one is kept: asked again for the same columns, or for one more."""
         key = tuple(columns)
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        last = self._last
+        if last is not None and last[0] == key and (last[2] or not exact):
+            return last[1]
+        if last is not None and not exact and len(key) == len(last[0]) + 1 and set(last[0]) < set(key):
+            added = (set(key) - set(last[0])).pop()
+            inverse = self._appended(last[0], last[1], added)
+            self._last = (key, inverse, False)
+            return inverse
+        inverse = self._from_svd(columns)
+        self._last = (key, inverse, True)
+        return inverse
+
+    def _from_svd(self, columns: list[int]) -> np.ndarray:
+        inverse = np.zeros((len(columns), len(self.matrix)))
         matrix = self.matrix[:, columns]
         rows = np.flatnonzero(np.abs(matrix).sum(axis=1) > 0)
-        result = None
         if len(rows):
             matrix = matrix[rows]
-            # The reduced decomposition is enough (half the time of the full one).
+            # The reduced decomposition is enough (half the time of the full one); rank by numpy's
+            # ``matrix_rank`` tolerance.
             u, singular, vt = np.linalg.svd(matrix, full_matrices=False)
             tolerance = singular.max() * max(matrix.shape) * np.finfo(float).eps
             rank = int((singular > tolerance).sum())
-            result = (rows, u[:, :rank], singular[:rank], vt[:rank])
-        self._last = (key, result)
-        return result
-
-    def pseudo_inverse(self, columns: list[int]) -> np.ndarray:
-        """The Moore-Penrose pseudo-inverse of the relations restricted to ``columns`` (all rows:
-        those that do not touch the columns are zero, and so are their columns of the inverse)."""
-        inverse = np.zeros((len(columns), len(self.matrix)))
-        decomposition = self.decomposition(columns)
-        if decomposition is not None:
-            rows, u, singular, row_space = decomposition
-            inverse[:, rows] = (row_space.T / singular) @ u.T
+            inverse[:, rows] = (vt[:rank].T / singular[:rank]) @ u[:, :rank].T
         return inverse
+
+    def _appended(self, columns: tuple[int, ...], inverse: np.ndarray, added: int) -> np.ndarray:
+        """Greville: with A⁺ known and column c appended, d = A⁺c and r = c - Ad; b = r / (r·r) when
+        c is outside A's column space (r is not 0), else b = A⁺ᵀd / (1 + d·d); then
+        [A c]⁺ = [A⁺ - d bᵀ; bᵀ] (the new row placed where the column is, in sorted order)."""
+        matrix = self.matrix[:, list(columns)]
+        column = self.matrix[:, added]
+        d = inverse @ column
+        r = column - matrix @ d
+        if np.abs(r).max(initial=0.0) > 1e-7:
+            b = r / (r @ r)
+        else:
+            b = (inverse.T @ d) / (1.0 + d @ d)
+        at = int(np.searchsorted(np.asarray(columns), added))
+        return np.insert(inverse - np.outer(d, b), at, b, axis=0)
 
 
 def protect(
@@ -178,7 +201,7 @@ def protect(
     system = _System(list(counts), usable)
     while True:
         unknown = {key for key in counts if key not in shown_set or result.is_hidden(key) or counts[key] is None}
-        determined = system.determined(unknown)
+        determined = system.determined(unknown, exact=True)
         leaked = sorted((key for key in result.primary | result.secondary if key in determined), key=order.__getitem__)
         if not leaked:
             return result
@@ -189,11 +212,11 @@ def protect(
                 unknown = {cell for cell in counts if cell not in shown_set or result.is_hidden(cell) or counts[cell] is None}
                 if key not in system.determined(unknown):
                     continue
-            result.secondary.add(_complement_for(key, usable, counts, shown_set, result, order, system))
+            result.secondary.add(_complement_for(key, counts, shown_set, result, order, system))
 
 
-def _complement_for(leaked: Key, relations: Sequence[Relation], counts: Mapping[Key, int | None],
-                    shown: set[Key], result: Protection, order: Mapping[Key, int], system: _System) -> Key:
+def _complement_for(leaked: Key, counts: Mapping[Key, int | None], shown: set[Key], result: Protection,
+                    order: Mapping[Key, int], system: _System) -> Key:
     """The cell to suppress next so that ``leaked`` can no longer be worked out.
 
     The next-smallest non-zero shown cell of a relation through ``leaked`` that protects it on
@@ -226,8 +249,10 @@ def _complement_for(leaked: Key, relations: Sequence[Relation], counts: Mapping[
     reached, frontier, seen = {leaked}, [leaked], set()
     first_level: list[Key] = []
     while frontier:
-        nearby = [relation for relation in relations if relation not in seen and set(relation.cells) & set(frontier)]
-        seen.update(nearby)
+        # The relations not yet looked at through any frontier cell (in their order).
+        nearby_numbers = sorted({number for key in frontier for number in system.touching.get(key, ())} - seen)
+        seen.update(nearby_numbers)
+        nearby = [system.relations[number] for number in nearby_numbers]
         cells = list(dict.fromkeys(key for relation in nearby for key in relation.cells))
         candidates = sorted((key for key in cells if key in shown and not result.is_hidden(key)
                              and counts[key] is not None), key=rank)

@@ -54,8 +54,9 @@ def render_validation_report(result: IntakeResult, period: Quarter | None, data_
     # Plain lists, grouped once: per-file pandas calls cost ~5 s for a region's ~1,700 files.
     file_rows = quality.to_dict("records")
     quarantine = result.quarantine.sort_values(["file_name"], kind="stable")
-    bad_by_file: dict[str, list[dict]] = {}
-    for row in quarantine.to_dict("records"):
+    bad_count = quarantine["file_name"].value_counts().to_dict()
+    bad_by_file: dict[str, list[dict]] = {}  # the rows shown, in file order
+    for row in quarantine.groupby("file_name", sort=False).head(ROWS_SHOWN_PER_FILE).to_dict("records"):
         bad_by_file.setdefault(row["file_name"], []).append(row)
     for source, title in SOURCE_TITLES.items():
         extracts = {name for name, extract in contract.items() if extract.source == source}
@@ -80,10 +81,10 @@ def render_validation_report(result: IntakeResult, period: Quarter | None, data_
                 lines += [f"### {file_name}", "", "| row | column | value | rule | message |", "|---:|---|---|---|---|"]
                 lines += [
                     f"| {row['row_number']} | {row['column_name']} | {_cell(row['value'])} | {row['rule']} | {_cell(row['message'])} |"
-                    for row in rows[:ROWS_SHOWN_PER_FILE]
+                    for row in rows
                 ]
-                if len(rows) > ROWS_SHOWN_PER_FILE:
-                    lines.append(f"\n…and {len(rows) - ROWS_SHOWN_PER_FILE} more rows (see the `quarantine` mart table).")
+                if bad_count[file_name] > ROWS_SHOWN_PER_FILE:
+                    lines.append(f"\n…and {bad_count[file_name] - ROWS_SHOWN_PER_FILE} more rows (see the `quarantine` mart table).")
                 lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -14,11 +14,11 @@ or, for a database published before ``build_info`` existed, from the latest publ
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -54,12 +54,21 @@ class Published:
 def is_revised(previous: object, current: object, *, is_count: bool) -> bool:
     """True when a figure changed: null <-> not null, a count that differs, or a value that differs
     by more than 1e-9 relative (|a - b| > 1e-9 × max(|a|, |b|))."""
-    previous_missing, current_missing = pd.isna(previous), pd.isna(current)
-    if previous_missing or current_missing:
-        return previous_missing != current_missing
-    if is_count:
-        return int(previous) != int(current)
-    return not math.isclose(float(previous), float(current), rel_tol=RELATIVE_TOLERANCE, abs_tol=0.0)
+    return bool(revised(pd.Series([previous], dtype=object), pd.Series([current], dtype=object), is_count=is_count)[0])
+
+
+def revised(previous: pd.Series, current: pd.Series, *, is_count: bool) -> np.ndarray:
+    """``is_revised`` for each pair of figures at once."""
+    before = previous.to_numpy(dtype=float, na_value=np.nan)
+    after = current.to_numpy(dtype=float, na_value=np.nan)
+    before_missing, after_missing = np.isnan(before), np.isnan(after)
+    with np.errstate(invalid="ignore"):
+        if is_count:
+            differs = np.trunc(before) != np.trunc(after)
+        else:  # math.isclose(before, after, rel_tol=RELATIVE_TOLERANCE, abs_tol=0): equal, or finite and near
+            near = np.abs(before - after) <= RELATIVE_TOLERANCE * np.maximum(np.abs(before), np.abs(after))
+            differs = ~((before == after) | (np.isfinite(before) & np.isfinite(after) & near))
+    return np.where(before_missing | after_missing, before_missing != after_missing, differs)
 
 
 def read_published(marts_path: Path) -> Published | None:
@@ -94,15 +103,11 @@ def revisions_frame(previous: Published | None, current: pd.DataFrame, run_id: s
         return _typed(pd.DataFrame(columns=REVISION_COLUMNS))
     old = previous.values.rename(columns={column: f"previous_{column}" for column in COMPARED})
     both = current[[*KEY, "period_start", *COMPARED]].merge(old, on=KEY, how="inner")
-    revised_fields = [
-        ";".join(
-            column
-            for column in COMPARED
-            if is_revised(row[f"previous_{column}"], row[column], is_count=column != "value")
-        )
-        for _, row in both.iterrows()
-    ]
-    both["revised_fields"] = revised_fields
+    fields = np.full(len(both), "", dtype=object)
+    for column in COMPARED:  # "numerator;value": the changed ones, in COMPARED's order
+        changed = revised(both[f"previous_{column}"], both[column], is_count=column != "value")
+        fields = np.where(changed, np.where(fields == "", column, fields + ";" + column), fields)
+    both["revised_fields"] = fields
     both = both[both["revised_fields"] != ""].copy()
     both["previous_run_id"] = previous.run_id
     both["run_id"] = run_id

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pipelines.contract import Extract, load_contract
 from pipelines.ingest import FileReader, FileRejected, SourceFile, normalise_values
 from pipelines.keptstate import KeptState, code_fingerprint, digest_of, write_json, write_parquet
-from pipelines.parents import PARENT_ROWS_SCHEMA, lookup_digest, parent_lookup, parent_rows
+from pipelines.parents import PARENT_ROWS_SCHEMA, lookup_digests, parent_lookup, parent_rows
 from pipelines.periods import Quarter
 from pipelines.rules import MAX_QUARANTINED_SHARE, FileRule
 from pipelines.suites import suite_path
@@ -193,7 +193,7 @@ def _write_entry(
         keys = pd.concat([pd.Series(k, dtype=object) for f in files for k in f.parent_keys] or [pd.Series([], dtype=object)])
         keys = pd.Series(sorted(pd.unique(keys.dropna())), dtype=object)
         write_parquet(pd.DataFrame({"key": keys}), scratch / "parent_keys.parquet", pa.schema([("key", pa.large_string())]))
-        manifest["lookup_digest"] = lookup_digest(keys, parent_lookup(parent_index))
+        manifest["lookup_digest"] = lookup_digests([scratch / "parent_keys.parquet"], parent_index)[scratch / "parent_keys.parquet"]
         name = f"{name}-{manifest['lookup_digest'][:16]}"
     write_json(scratch / "entry.json", manifest)
     entry = kept.commit(scratch, kept.entry_dir(extract.name, submission.period.folder_id, name))

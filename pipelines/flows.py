@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -155,9 +156,9 @@ def describe(runner: TaskRunner) -> str:
     return runner.description if isinstance(runner, StartedOnFirstSubmit) else "this process"
 
 
-def on_task_runner(batches: list[Batch]) -> Iterator[list[Validated]]:
-    """``intake``'s ``run_batches``: one Prefect task per group of batches (``intake.task_groups``),
-    submitted now; results as they finish."""
+def on_task_runner(batches: list[Batch], workers: int = 1) -> Iterator[list[Validated]]:
+    """``intake``'s ``run_batches``: one Prefect task per group of batches (``intake.task_groups``
+    for ``workers`` workers), submitted now; results as they finish."""
     context = FlowRunContext.get()
     where = describe(context.task_runner) if context else "this process"
     address = getattr(context.task_runner, "address", None) if context else None
@@ -166,7 +167,7 @@ def on_task_runner(batches: list[Batch]) -> Iterator[list[Validated]]:
 
         # Dask workers outlive a checkout: they must run the intake code on disk (pmf's own are restarted).
         warm.ensure_current(address, may_restart=address == warm.running_address())
-    groups = intake.task_groups(batches)
+    groups = intake.task_groups(batches, workers)
     refresh.progress(f"  {sum(len(b.submissions) for b in batches)} submission(s) to read and validate, in {len(groups)} task(s) on {where}")
     futures = [
         validate_task.with_options(task_run_name=f"validate {'; '.join(batch.label for batch in group)}").submit(group)
@@ -192,7 +193,7 @@ async def quarterly_refresh(
     Stage tasks called here run at once, in this thread, as in a sync flow."""
     summary = refresh.run_refresh(
         raw_dir, marts_dir, settings, period=period, workers=workers, rebuild=rebuild,
-        run_batches=on_task_runner, step=run_as_task, submit=submit_as_task,
+        run_batches=functools.partial(on_task_runner, workers=workers), step=run_as_task, submit=submit_as_task,
     )
     _publish_artifact(summary)
     return summary

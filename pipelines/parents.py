@@ -5,7 +5,7 @@ The orphan rule spans every period's parent files, so children are validated aft
 parents, against one index of the parent keys: each parent entry keeps its rows' keys and event
 dates (``parent_rows``, in ``parents.parquet``), the index is made of those entries
 (``parent_index_of``: one DuckDB ``arg_max_null`` scan), and a child's worker looks its keys up in
-it (``ParentLookup``). A child's entry records what its look-ups found (``lookup_digest``): it is
+it (``ParentLookup``). A child's entry records what its look-ups found (``lookup_digests``): it is
 reused while they find the same, even when the index changed.
 """
 
@@ -23,12 +23,11 @@ import pyarrow as pa
 
 from pipelines.contract import Extract, load_contract
 from pipelines.ingest import SourceFile
-from pipelines.keptstate import KeptState, digest_of, frame_digest, sql_list, write_json, write_parquet
+from pipelines.keptstate import KeptState, digest_of, sql_list, write_json
 
 PARENT_ROWS_SCHEMA = pa.schema(
     [("key", pa.large_string()), ("period_start", pa.date32()), ("is_staged", pa.bool_()), ("event_day", pa.timestamp("us"))]
 )
-_PARENT_INDEX_SCHEMA = pa.schema([("key", pa.large_string()), ("event_day", pa.timestamp("us"))])
 
 
 @dataclass(frozen=True)
@@ -68,27 +67,13 @@ def parent_rows(chunk: pd.DataFrame, source: SourceFile, staged_rows: pd.Index) 
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParentIndex:
     """The parent extract's keys and dates (see ``parent_index_of``), kept as a Parquet file that
     the children's workers read, and named by a digest of its content."""
 
     path: Path
     digest: str
-    _frame: pd.DataFrame | None = None
-    _lookup: ParentLookup | None = None
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        if self._frame is None:
-            self._frame = pd.read_parquet(self.path).astype({"key": object})
-        return self._frame
-
-    @property
-    def lookup(self) -> ParentLookup:
-        if self._lookup is None:
-            self._lookup = ParentLookup.of(self.frame)
-        return self._lookup
 
     @property
     def kept_files(self) -> list[Path]:
@@ -101,7 +86,8 @@ def parent_index_of(entries: list[Path], state: KeptState) -> ParentIndex:
     latest period (latest period wins, as in staging); no date when no row of it was staged.
 
     Made of the parent submissions' entries (``entries``), so the same entries give the same
-    index: that is remembered, and the index is not rebuilt."""
+    index: that is remembered, and the index is not rebuilt. One DuckDB pass builds it, hashes
+    it (``_INDEX_DIGEST``) and writes it: a region's 500k keys never become Python objects here."""
     folder = state.root / "parent-index"
     source = digest_of(sorted(e.name for e in entries))[:32]
     for pointer in folder.glob(f"from-{source}-*.json"):
@@ -109,37 +95,59 @@ def parent_index_of(entries: list[Path], state: KeptState) -> ParentIndex:
         if (folder / f"{digest}.parquet").exists():
             return ParentIndex(folder / f"{digest}.parquet", digest)
     paths = [entry / "parents.parquet" for entry in entries if (entry / "parents.parquet").exists()]
-    if paths:  # one DuckDB scan (pandas took ~2 s to sort and merge a region's 500k rows)
-        with duckdb.connect() as con:
-            frame = con.execute(
-                "select key, arg_max_null(event_day, period_start) filter (where is_staged) as event_day "
-                f"from read_parquet({sql_list(paths)}) group by key order by key"
-            ).df()
-        frame["key"] = frame["key"].astype(object)
-    else:
-        frame = pd.DataFrame({"key": pd.Series([], dtype=object), "event_day": pd.Series([], dtype="datetime64[us]")})
-    frame["event_day"] = frame["event_day"].astype("datetime64[us]")
-    digest = frame_digest(frame)[:32]
-    path = folder / f"{digest}.parquet"
-    if not path.exists():
-        scratch = state.scratch()
-        write_parquet(frame, scratch / "index.parquet", _PARENT_INDEX_SCHEMA)
-        folder.mkdir(parents=True, exist_ok=True)
-        (scratch / "index.parquet").rename(path)
-        shutil.rmtree(scratch, ignore_errors=True)
+    scratch = state.scratch()
+    with duckdb.connect() as con:
+        if paths:
+            con.execute(
+                "create table parent_index as select key, arg_max_null(event_day, period_start) filter (where is_staged) "
+                f"as event_day from read_parquet({sql_list(paths)}) group by key"
+            )
+        else:
+            con.execute("create table parent_index (key varchar, event_day timestamp)")
+        digest = con.execute(_INDEX_DIGEST).fetchone()[0][:32]
+        path = folder / f"{digest}.parquet"
+        if not path.exists():
+            con.execute(f"copy (select * from parent_index order by key) to '{_sql_path(scratch / 'index.parquet')}' "
+                        "(format parquet, compression zstd)")
+            folder.mkdir(parents=True, exist_ok=True)
+            (scratch / "index.parquet").rename(path)
+    shutil.rmtree(scratch, ignore_errors=True)
     write_json(folder / f"from-{source}-{digest}.json", {"entries": sorted(e.name for e in entries)})
-    return ParentIndex(path, digest, frame)
+    return ParentIndex(path, digest)
 
 
-def lookup_digest(keys: pd.Series, lookup: ParentLookup) -> str:
-    """What looking up ``keys`` in the parent index finds (known? which date?), as a digest."""
-    wanted = pd.Series(sorted(pd.unique(keys.dropna())), dtype=object)
-    positions = lookup.keys.get_indexer(wanted)
-    is_known = positions >= 0
-    event_day = np.full(len(wanted), np.datetime64("NaT"), dtype="datetime64[us]")
-    event_day[is_known] = lookup.event_days[positions[is_known]]
-    found = pd.DataFrame({"key": wanted, "is_known": is_known, "event_day": event_day})
-    return frame_digest(found)
+# Digests of key lists, made in SQL so that any process makes the same one: each row as text
+# ("<length>:<key>,..." cannot be read two ways), joined in key order, hashed.
+_INDEX_DIGEST = """
+select sha256(coalesce(string_agg(
+    length(key)::varchar || ':' || key || ',' || coalesce(epoch_us(event_day)::varchar, '-'), ';' order by key), ''))
+from parent_index
+"""
+_LOOKUP_DIGESTS = """
+select k.filename, sha256(coalesce(string_agg(
+    length(k.key)::varchar || ':' || k.key || ',' || (i.key is not null)::int::varchar || ','
+    || coalesce(epoch_us(i.event_day)::varchar, '-'), ';' order by k.key), '')) as digest
+from (select distinct filename, key from read_parquet({keys}, filename = true) where key is not null) k
+left join read_parquet('{index}') i on i.key = k.key
+group by k.filename
+"""
+
+
+def lookup_digests(keys_files: list[Path], index_path: Path) -> dict[Path, str]:
+    """For each ``parent_keys.parquet`` of ``keys_files`` (a child entry's references): what
+    looking its keys up in the parent index at ``index_path`` finds (known? which date?), as a
+    digest. An entry is reusable under another index while its digest stays the same."""
+    if not keys_files:
+        return {}
+    with duckdb.connect() as con:
+        rows = con.execute(_LOOKUP_DIGESTS.format(keys=sql_list(keys_files), index=_sql_path(index_path))).fetchall()
+        empty = con.execute("select sha256('')").fetchone()[0]
+    found = {Path(name): digest for name, digest in rows}
+    return {path: found.get(path, empty) for path in keys_files}
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 @lru_cache(maxsize=2)  # a warm worker lives through many refreshes: keep only the latest indexes

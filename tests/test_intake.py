@@ -319,10 +319,11 @@ def test_a_worker_running_older_intake_code_validates_nothing(raw_dir, monkeypat
     assert not list((tmp_path / "kept").rglob("entry.json"))
 
 
-def test_small_batches_share_a_task_and_the_parents_go_alone(tmp_path):
-    """``task_groups``: batches are packed in order into tasks of about ``_TASK_BYTES`` of input
-    (a task has a fixed cost), but the first extract's (the parent's, which the children wait
-    for) each go alone."""
+def test_small_batches_share_tasks_of_even_cost_and_the_parents_go_alone(tmp_path):
+    """``task_groups``: the parent's batches (which the children wait for) each go alone, first;
+    a batch costing as much as a share (or ``_ALONE_COST_BYTES``) goes alone; the other batches
+    are packed longest first onto the cheapest of ``2 * workers`` tasks; tasks come costliest
+    first. A batch costs its bytes + 120 kB a file + 3.5 MB (a GX call)."""
     from pipelines import intake as intake_module
     from pipelines.batch import Batch, Submission
     from pipelines.contract import get_extract
@@ -330,7 +331,7 @@ def test_small_batches_share_a_task_and_the_parents_go_alone(tmp_path):
     from pipelines.periods import Quarter
 
     quarter = Quarter.parse(PERIOD)
-    mib = 1 << 20
+    mb = 1_000_000
 
     def batch(extract_name: str, size: int) -> Batch:
         path = tmp_path / f"{extract_name}-{size}.csv"
@@ -338,16 +339,29 @@ def test_small_batches_share_a_task_and_the_parents_go_alone(tmp_path):
         extract = get_extract(extract_name)
         return Batch((Submission(extract, quarter, (SourceFile(path, extract, quarter),), ("sha",)),), tmp_path, 1000)
 
-    assert intake_module._TASK_BYTES == 4 * mib
+    assert (intake_module._CALL_COST_BYTES, intake_module._FILE_COST_BYTES, intake_module._ALONE_COST_BYTES) == (
+        3_500_000, 120_000, 16_000_000)
     batches = [
-        batch("police_da_incidents", 3 * mib), batch("police_da_incidents", mib),  # the parent: alone, each
-        batch("health_ae_attendances", 5 * mib),  # already big enough: alone
-        batch("la_cla_episodes", 2 * mib), batch("la_missing_episodes", 2 * mib),  # 4 MiB: a task
-        batch("la_cp_plans", mib), batch("la_vemt_screenings", mib // 2),  # the rest
+        batch("police_da_incidents", 3 * mb), batch("police_da_incidents", mb),  # the parent: alone, each
+        batch("health_ae_attendances", 20 * mb),  # costs 23.62 MB
+        batch("la_cla_episodes", 2 * mb),  # 5.62
+        batch("la_missing_episodes", 3 * mb // 2),  # 5.12
+        batch("la_cp_plans", mb),  # 4.62
+        batch("la_vemt_screenings", mb // 2),  # 4.12
     ]
-    groups = intake_module.task_groups(batches)
-    assert [[b.submissions[0].extract.name for b in group] for group in groups] == [
+
+    def names(workers: int) -> list[list[str]]:
+        return [[b.submissions[0].extract.name for b in group] for group in intake_module.task_groups(batches, workers)]
+
+    # Two workers, four tasks; a share is 43.1 / 4 = 10.775 MB: A&E alone; cla, missing and cp
+    # open the other three; vemt joins the cheapest (cp, 4.62 -> 8.74).
+    assert names(2) == [
         ["police_da_incidents"], ["police_da_incidents"], ["health_ae_attendances"],
-        ["la_cla_episodes", "la_missing_episodes"], ["la_cp_plans", "la_vemt_screenings"],
+        ["la_cp_plans", "la_vemt_screenings"], ["la_cla_episodes"], ["la_missing_episodes"],
+    ]
+    # One worker, two tasks; a share is 21.55 MB, so 16 MB decides: A&E alone, the rest together.
+    assert names(1) == [
+        ["police_da_incidents"], ["police_da_incidents"], ["health_ae_attendances"],
+        ["la_cla_episodes", "la_missing_episodes", "la_cp_plans", "la_vemt_screenings"],
     ]
     assert intake_module.task_groups([]) == []

@@ -11,6 +11,7 @@ reused while they find the same, even when the index changed.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.contract import Extract, load_contract
-from pipelines.ingest import SourceFile
+from pipelines.ingest import SourceFile, sha256_of
 from pipelines.keptstate import KeptState, digest_of, sql_list, write_json
 
 PARENT_ROWS_SCHEMA = pa.schema(
@@ -86,8 +87,8 @@ def parent_index_of(entries: list[Path], state: KeptState) -> ParentIndex:
     latest period (latest period wins, as in staging); no date when no row of it was staged.
 
     Made of the parent submissions' entries (``entries``), so the same entries give the same
-    index: that is remembered, and the index is not rebuilt. One DuckDB pass builds it, hashes
-    it (``_INDEX_DIGEST``) and writes it: a region's 500k keys never become Python objects here."""
+    index: that is remembered, and the index is not rebuilt. One DuckDB pass builds and writes it:
+    a region's 500k keys never become Python objects here."""
     folder = state.root / "parent-index"
     source = digest_of(sorted(e.name for e in entries))[:32]
     for pointer in folder.glob(f"from-{source}-*.json"):
@@ -96,33 +97,28 @@ def parent_index_of(entries: list[Path], state: KeptState) -> ParentIndex:
             return ParentIndex(folder / f"{digest}.parquet", digest)
     paths = [entry / "parents.parquet" for entry in entries if (entry / "parents.parquet").exists()]
     scratch = state.scratch()
+    written = scratch / "index.parquet"
     with duckdb.connect() as con:
-        if paths:
-            con.execute(
-                "create table parent_index as select key, arg_max_null(event_day, period_start) filter (where is_staged) "
-                f"as event_day from read_parquet({sql_list(paths)}) group by key"
-            )
-        else:
-            con.execute("create table parent_index (key varchar, event_day timestamp)")
-        digest = con.execute(_INDEX_DIGEST).fetchone()[0][:32]
-        path = folder / f"{digest}.parquet"
-        if not path.exists():
-            con.execute(f"copy (select * from parent_index order by key) to '{_sql_path(scratch / 'index.parquet')}' "
-                        "(format parquet, compression zstd)")
-            folder.mkdir(parents=True, exist_ok=True)
-            (scratch / "index.parquet").rename(path)
+        rows = (
+            "select key, arg_max_null(event_day, period_start) filter (where is_staged) as event_day "
+            f"from read_parquet({sql_list(paths)}) group by key"
+            if paths else "select null::varchar as key, null::timestamp as event_day where false"
+        )
+        con.execute(f"copy ({rows} order by key) to '{_sql_path(written)}' (format parquet, compression zstd)")
+    # Named by the file's bytes: the same name is the same index. (Should the same keys ever be
+    # written with other bytes, the children's look-ups are only checked again: lookup_digests.)
+    digest = sha256_of(written)[:32]
+    path = folder / f"{digest}.parquet"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.replace(written, path)
     shutil.rmtree(scratch, ignore_errors=True)
     write_json(folder / f"from-{source}-{digest}.json", {"entries": sorted(e.name for e in entries)})
     return ParentIndex(path, digest)
 
 
-# Digests of key lists, made in SQL so that any process makes the same one: each row as text
-# ("<length>:<key>,..." cannot be read two ways), joined in key order, hashed.
-_INDEX_DIGEST = """
-select sha256(coalesce(string_agg(
-    length(key)::varchar || ':' || key || ',' || coalesce(epoch_us(event_day)::varchar, '-'), ';' order by key), ''))
-from parent_index
-"""
+# What a child entry's keys find in an index, made in SQL so that any process makes the same
+# digest: each key's finding as text ("<length>:<key>,..." cannot be read two ways), joined in key
+# order, hashed.
 _LOOKUP_DIGESTS = """
 select k.filename, sha256(coalesce(string_agg(
     length(k.key)::varchar || ':' || k.key || ',' || (i.key is not null)::int::varchar || ','

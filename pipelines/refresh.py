@@ -5,8 +5,8 @@ preflight → lock → intake (ingest + validate on workers, reusing the kept st
 → rejected input stops here → nothing changed? re-publish (``rerun.py``) → else build every output:
 raw tables and data quality → reference data → staging/linkage/indicator SQL → indicator values
 → SPC → benchmark → revisions → work-plan status → ``refresh_log`` → marts (comments) → board
-workbook, beside the marts' Parquet export → validation report (the Data Docs built beside
-the SQL) → seal → publish (one switch) → kept state pruned → run log.
+workbook, beside the marts' Parquet export → validation report (the Data Docs built on a
+worker from the end of the SQL) → seal → publish (one switch) → kept state pruned → run log.
 
 ``run_refresh`` runs each stage through ``step`` (by default a plain call) and intake's batches
 through ``run_batches`` (by default one after another, here); ``flows.py`` passes ones that make
@@ -152,11 +152,12 @@ def build_outputs(
     con = open_build_connection(build)
     try:
         staging = keptmarts.keep_tables(con, staging)
-        site = build.reports_dir / "data-docs"
-        data_docs = submit(build_data_docs, result.validation_files, site, build.run_id)  # beside the SQL
         step(write_intake_tables, con, result)
         step(load_reference, con, settings)
         step(run_sql_models, con, progress, staging=staging)
+        # On a worker, after the SQL (which keeps both cores busy: measured, Data Docs beside it cost
+        # the SQL more than it saved), beside the indicators and the workbook (one core's work here).
+        data_docs = submit(build_data_docs, result.validation_files, build.reports_dir / "data-docs", build.run_id)
         values = step(run_indicators, con, result, progress)
         summary.indicator_rows = len(values)
         summary.indicator_values_available = int(values["value"].notna().sum())
@@ -236,7 +237,7 @@ def reject(result: IntakeResult, marts_dir: Path, period: Quarter | None, progre
 
 def build_data_docs(validation_files: list[Path], site_dir: Path, run_id: str) -> Path:
     """The run's GX Data Docs (``reports/data-docs/``) from the kept, masked validation results.
-    A task of its own, so that it runs on a worker beside the SQL (GX costs ~5 s to import)."""
+    A task of its own, so that it runs on a worker beside the flow (GX costs ~5 s to import)."""
     results = [result for path in validation_files for result in read_json(path)]
     return datadocs.build_site(results, site_dir, run_name=f"pmf-refresh-{run_id}")
 

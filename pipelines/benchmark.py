@@ -90,9 +90,11 @@ def comparator_figures(values: pd.DataFrame, comparator_la_codes: tuple[str, ...
         raise ValueError("comparator_la_codes is empty: the comparator figure needs at least one LA")
     keys = values[["indicator_code", "period", "unit"]].drop_duplicates()
     members = values[values["la_code"].isin(codes)]
+    parts = {key: group.set_index("la_code") for key, group in members.groupby(["indicator_code", "period"], sort=False)}
+    nothing = members.iloc[0:0].set_index("la_code")
     rows = []
     for (code, period, unit) in keys.itertuples(index=False):
-        part = members[(members["indicator_code"] == code) & (members["period"] == period)].set_index("la_code")
+        part = parts.get((code, period), nothing)
         missing = []
         for la_code in codes:
             if la_code not in part.index:

@@ -51,8 +51,8 @@ def run_record(summary: RefreshSummary, outcome: str, message: str = "") -> dict
     finished = time.time()
     return {
         "run_id": summary.run_id,
-        "started_at": datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="seconds"),
-        "finished_at": datetime.fromtimestamp(finished, UTC).isoformat(timespec="seconds"),
+        "started_at": datetime.fromtimestamp(summary.started_at, UTC).isoformat(timespec="milliseconds"),
+        "finished_at": datetime.fromtimestamp(finished, UTC).isoformat(timespec="milliseconds"),
         "duration_seconds": round(finished - summary.started_at, 1),
         "board_period": summary.period,
         "outcome": outcome,
@@ -82,5 +82,6 @@ def refresh_log_frame(marts_dir: Path, current: dict) -> pd.DataFrame:
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
     frame = pd.DataFrame([*records, current])
     for column in ("started_at", "finished_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+        # ISO 8601 to the second (run logs before 2026-12-02) or to the millisecond
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601").dt.tz_localize(None)
     return frame

@@ -169,27 +169,28 @@ def apply_comments(con: duckdb.DuckDBPyConnection, schema: str, docs: dict, tabl
 def _apply_comments(con: duckdb.DuckDBPyConnection, schema: str, docs: dict, table_comments: dict[str, str]) -> list[str]:
     database, schema_name = schema.split(".")
     undocumented = []
-    tables = con.execute(
-        "select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
+    where = "where database_name = ? and schema_name = ?"
+    tables = con.execute(f"select table_name, comment from duckdb_tables() {where} order by table_name", [database, schema_name]).fetchall()
+    columns: dict[str, list[tuple[str, str | None]]] = {}
+    for table, column, comment in con.execute(
+        f"select table_name, column_name, comment from duckdb_columns() {where} order by table_name, column_index",
         [database, schema_name],
-    ).fetchall()
+    ).fetchall():
+        columns.setdefault(table, []).append((column, comment))
     shared = docs.get("columns", {})
     per_table = docs.get("tables", {})
-    for (table,) in tables:
+    # A table kept from the published marts already has its comments: only a different text is written.
+    for table, current in tables:
         table_doc = per_table.get(table, {})
         comment = table_doc.get("description") or table_comments.get(table, "")
-        if comment:
+        if comment and comment != current:
             con.execute(f"comment on table {schema}.{table} is {_quote(comment)}")
-        columns = con.execute(
-            "select column_name from information_schema.columns where table_catalog = ? and table_schema = ? and table_name = ?",
-            [database, schema_name, table],
-        ).fetchall()
-        for (column,) in columns:
+        for column, current_text in columns.get(table, []):
             text = table_doc.get("columns", {}).get(column) or shared.get(column)
-            if text:
-                con.execute(f"comment on column {schema}.{table}.{column} is {_quote(text)}")
-            else:
+            if not text:
                 undocumented.append(f"{table}.{column}")
+            elif text != current_text:
+                con.execute(f"comment on column {schema}.{table}.{column} is {_quote(text)}")
     return undocumented
 
 

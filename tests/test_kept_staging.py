@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -33,6 +34,14 @@ def _published(marts) -> dict[str, pd.DataFrame]:
     return published_tables(marts, RUN_SPECIFIC)
 
 
+def _comments(marts: Path) -> list[tuple]:
+    """Every table's and column's comment in the published database."""
+    with duckdb.connect(str(marts / "pmf.duckdb"), read_only=True) as con:
+        tables = con.execute("select table_name, '', comment from duckdb_tables()").fetchall()
+        columns = con.execute("select table_name, column_name, comment from duckdb_columns() where not internal").fetchall()
+    return sorted(tables + columns)
+
+
 def test_a_new_quarter_extends_the_published_staging_and_publishes_what_a_full_refresh_does(e2e_refresh, tmp_path, capsys):
     source = e2e_refresh["raw"]
     periods = sorted(path.name for path in source.iterdir() if is_period_folder(path.name))
@@ -55,6 +64,10 @@ def test_a_new_quarter_extends_the_published_staging_and_publishes_what_a_full_r
     assert sorted(incremental) == sorted(full)
     for name in full:
         pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
+    # The comments an analyst reads (kept tables keep theirs; only different texts are written).
+    kept_comments, full_comments = _comments(marts), _comments(e2e_refresh["marts"])
+    assert kept_comments == full_comments
+    assert all(comment for *_, comment in kept_comments)
     assert len(incremental["stg_la__cp_plans"]) > 0 and set(incremental["stg_la__cp_plans"]["received_period"]) >= {
         "2018-19 Q1", "2018-19 Q4"
     }

@@ -170,7 +170,7 @@ print(json.dumps({"runs": runs, "prefect_modules": imported}))
 """
 
 BUILD_STAGES = [
-    "submitted build_data_docs", "write_intake_tables", "load_reference", "run_sql_models", "run_indicators", "run_spc",
+    "write_intake_tables", "load_reference", "run_sql_models", "submitted build_data_docs", "run_indicators", "run_spc",
     "run_benchmark", "run_revisions", "run_work_plan_status", "finish_marts", "write_board_workbook",
     "write_success_report", "seal_release", "publish",
 ]

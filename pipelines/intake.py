@@ -155,13 +155,17 @@ def task_groups(batches: list[Batch], workers: int = 1) -> list[list[Batch]]:
     share = sum(map(_batch_cost, rest)) / (2 * max(workers, 1))
     bins: list[list[Batch]] = []
     costs: list[int] = []
+    shared: list[int] = []  # the tasks other batches may join (not those of a batch that goes alone)
     for batch in rest:
         cost = _batch_cost(batch)
-        if cost >= min(share, _ALONE_COST_BYTES) or len(bins) < 2 * max(workers, 1):
+        alone = cost >= min(share, _ALONE_COST_BYTES)
+        if alone or len(bins) < 2 * max(workers, 1) or not shared:
+            if not alone:
+                shared.append(len(bins))
             bins.append([batch])
             costs.append(cost)
-        else:  # onto the cheapest task so far
-            cheapest = min(range(len(bins)), key=costs.__getitem__)
+        else:  # onto the cheapest shared task so far
+            cheapest = min(shared, key=costs.__getitem__)
             bins[cheapest].append(batch)
             costs[cheapest] += cost
     order = sorted(range(len(bins)), key=lambda index: -costs[index])

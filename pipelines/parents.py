@@ -139,7 +139,10 @@ def lookup_digests(keys_files: list[Path], index_path: Path) -> dict[Path, str]:
         rows = con.execute(_LOOKUP_DIGESTS.format(keys=sql_list(keys_files), index=_sql_path(index_path))).fetchall()
         empty = con.execute("select sha256('')").fetchone()[0]
     found = {Path(name): digest for name, digest in rows}
-    return {path: found.get(path, empty) for path in keys_files}
+    unknown = found.keys() - set(keys_files)
+    if unknown:  # a file named otherwise than asked: never let it pass for one without keys
+        raise RuntimeError(f"lookup_digests: DuckDB named files that were not asked for: {sorted(map(str, unknown))[:3]}")
+    return {path: found.get(path, empty) for path in keys_files}  # not found: a file with no keys
 
 
 def _sql_path(path: Path) -> str:

@@ -5,8 +5,8 @@ preflight → lock → intake (ingest + validate on workers, reusing the kept st
 → rejected input stops here → nothing changed? re-publish (``rerun.py``) → else build every output:
 raw tables and data quality → reference data → staging/linkage/indicator SQL → indicator values
 → SPC → benchmark → revisions → work-plan status → ``refresh_log`` → marts (comments) → board
-workbook, beside the marts' Parquet export → validation report (the Data Docs built on a
-worker from the end of the SQL) → seal → publish (one switch) → kept state pruned → run log.
+workbook, beside the marts' Parquet export → validation report (the Data Docs built beside,
+on a worker) → seal → publish (one switch) → kept state pruned → run log.
 
 ``run_refresh`` runs each stage through ``step`` (by default a plain call) and intake's batches
 through ``run_batches`` (by default one after another, here); ``flows.py`` passes ones that make
@@ -117,7 +117,8 @@ def run_refresh(
             else:
                 basis = keptmarts.staging_basis(result.entries, pseudonymise.load_key())
                 staging = keptmarts.REBUILD if rebuild else keptmarts.plan_from_published(state, marts_dir, basis)
-                record = build_outputs(build, result, chosen, settings, summary, staging=staging, step=step, submit=submit)
+                record = build_outputs(build, result, chosen, settings, summary, staging=staging, step=step, submit=submit,
+                                       workers=workers)
             record = step(seal_release, build, summary, record)
             summary.outputs = step(publish, build, keep_releases=settings.keep_releases)
             state.mark_published(build.run_id, fingerprint, staging=basis)
@@ -144,20 +145,28 @@ def build_outputs(
     staging: keptmarts.StagingPlan = keptmarts.FULL,
     step: Step = call,
     submit: Submit = call_now,
+    workers: int = 1,
 ) -> dict:
     """Every output, into the build: the marts, the board workbook and the reports. Returns this
     run's record (as its ``refresh_log`` row has it). With a ``staging`` plan that keeps some of
-    the published staging tables, the build's marts start as a copy of the published ones."""
+    the published staging tables, the build's marts start as a copy of the published ones.
+
+    The Data Docs are submitted (``submit``) beside the SQL when there is one worker (a thread of
+    this process: the SQL leaves Python's lock free, the stages after it do not), after it when
+    there are worker processes (beside the SQL they took a core DuckDB was using)."""
     keptmarts.start_from_published(staging, build.marts_path)
     con = open_build_connection(build)
     try:
         staging = keptmarts.keep_tables(con, staging)
+        def start_data_docs() -> Future:
+            return submit(build_data_docs, result.validation_files, build.reports_dir / "data-docs", build.run_id)
+
+        data_docs = start_data_docs() if workers <= 1 else None
         step(write_intake_tables, con, result)
         step(load_reference, con, settings)
         step(run_sql_models, con, progress, staging=staging)
-        # On a worker, after the SQL (which keeps both cores busy: measured, Data Docs beside it cost
-        # the SQL more than it saved), beside the indicators and the workbook (one core's work here).
-        data_docs = submit(build_data_docs, result.validation_files, build.reports_dir / "data-docs", build.run_id)
+        if data_docs is None:
+            data_docs = start_data_docs()
         values = step(run_indicators, con, result, progress)
         summary.indicator_rows = len(values)
         summary.indicator_values_available = int(values["value"].notna().sum())

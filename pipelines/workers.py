@@ -28,9 +28,6 @@ from pathlib import Path
 
 STATE_FILE = "pmf-dask.json"
 HOST = "127.0.0.1"
-# A task goes to a worker only when the worker is free (Dask's default, 1.1, lets a one-thread
-# worker hold two: a task could wait behind another while the other worker sat idle).
-SCHEDULER_CONFIG = {"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
 
 
 class WorkersError(RuntimeError):
@@ -130,7 +127,7 @@ def start_workers(count: int, api_url: str | None, timeout: float = 120.0) -> st
     common = dict(env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     scheduler = subprocess.Popen(
         [*_dask(), "scheduler", "--host", HOST, "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-        **{**common, "env": {**env, **SCHEDULER_CONFIG}},
+        **common,
     )
     deadline = time.monotonic() + timeout
     while not scheduler_file.exists():

@@ -364,4 +364,10 @@ def test_small_batches_share_tasks_of_even_cost_and_the_parents_go_alone(tmp_pat
         ["police_da_incidents"], ["police_da_incidents"], ["health_ae_attendances"],
         ["la_cla_episodes", "la_missing_episodes", "la_cp_plans", "la_vemt_screenings"],
     ]
+    # A batch that goes alone stays alone: nothing joins it, though it is not the dearest task.
+    big = [batch("police_da_incidents", mb), batch("la_cla_episodes", 20 * mb), batch("la_missing_episodes", 20 * mb),
+           batch("la_cp_plans", 5 * mb)]  # 23.62, 23.62, 8.62 MB: a share 27.93, so 16 MB decides
+    assert [[b.submissions[0].extract.name for b in group] for group in intake_module.task_groups(big, 1)] == [
+        ["police_da_incidents"], ["la_cla_episodes"], ["la_missing_episodes"], ["la_cp_plans"],
+    ]
     assert intake_module.task_groups([]) == []

@@ -169,8 +169,8 @@ imported = sorted(name for name, module in sys.modules.items() if name.startswit
 print(json.dumps({"runs": runs, "prefect_modules": imported}))
 """
 
-BUILD_STAGES = [
-    "write_intake_tables", "load_reference", "run_sql_models", "submitted build_data_docs", "run_indicators", "run_spc",
+BUILD_STAGES = [  # one worker: the Data Docs are submitted first, to run beside the SQL
+    "submitted build_data_docs", "write_intake_tables", "load_reference", "run_sql_models", "run_indicators", "run_spc",
     "run_benchmark", "run_revisions", "run_work_plan_status", "finish_marts", "write_board_workbook",
     "write_success_report", "seal_release", "publish",
 ]

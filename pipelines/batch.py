@@ -143,7 +143,12 @@ def validate_and_keep(batch: Batch) -> list[Validated]:
     chunks.flush()
     kept = KeptState(batch.state_root)
     validation = _keep_validation_results(kept, extract)
-    return [_write_entry(kept, submission, files, batch.parent_index, validation) for submission, files in work]
+    written = [_write_entry(kept, submission, files, batch.parent_index, validation) for submission, files in work]
+    if batch.parent_index is not None:  # every child entry's look-ups, in one scan of the index
+        found = lookup_digests([scratch / "parent_keys.parquet" for scratch, _, _ in written], batch.parent_index)
+        for scratch, manifest, _ in written:
+            manifest["lookup_digest"] = found[scratch / "parent_keys.parquet"]
+    return [_commit_entry(kept, submission, *entry) for (submission, _), entry in zip(work, written, strict=True)]
 
 
 def _keep_validation_results(kept: KeptState, extract: Extract) -> list[str]:
@@ -166,7 +171,9 @@ def _keep_validation_results(kept: KeptState, extract: Extract) -> list[str]:
 
 def _write_entry(
     kept: KeptState, submission: Submission, files: list[_FileIntake], parent_index: Path | None, validation: list[str]
-) -> Validated:
+) -> tuple[Path, dict, tuple[FileReport, ...]]:
+    """A submission's entry, in a scratch folder: its files, manifest (for a child, all but the
+    ``lookup_digest``, which ``validate_and_keep`` finds for the batch's entries at once) and reports."""
     extract = submission.extract
     reports = [intake_file.finish() for intake_file in files]
     scratch = kept.scratch()
@@ -180,7 +187,6 @@ def _write_entry(
     parents = [part for f in files for part in f.parent_rows]
     if parents:
         write_parquet(pd.concat(parents, ignore_index=True), scratch / "parents.parquet", PARENT_ROWS_SCHEMA)
-    name = submission.entry_name
     manifest = {
         "submission": submission.label,
         "files": [asdict(r) for r in reports],
@@ -193,11 +199,18 @@ def _write_entry(
         keys = pd.concat([pd.Series(k, dtype=object) for f in files for k in f.parent_keys] or [pd.Series([], dtype=object)])
         keys = pd.Series(sorted(pd.unique(keys.dropna())), dtype=object)
         write_parquet(pd.DataFrame({"key": keys}), scratch / "parent_keys.parquet", pa.schema([("key", pa.large_string())]))
-        manifest["lookup_digest"] = lookup_digests([scratch / "parent_keys.parquet"], parent_index)[scratch / "parent_keys.parquet"]
+    return scratch, manifest, tuple(reports)
+
+
+def _commit_entry(kept: KeptState, submission: Submission, scratch: Path, manifest: dict,
+                  reports: tuple[FileReport, ...]) -> Validated:
+    """The scratch entry renamed into place (a child's name ends with its look-ups' digest)."""
+    name = submission.entry_name
+    if manifest["lookup_digest"] is not None:
         name = f"{name}-{manifest['lookup_digest'][:16]}"
     write_json(scratch / "entry.json", manifest)
-    entry = kept.commit(scratch, kept.entry_dir(extract.name, submission.period.folder_id, name))
-    return Validated(submission.label, entry, tuple(reports))
+    entry = kept.commit(scratch, kept.entry_dir(submission.extract.name, submission.period.folder_id, name))
+    return Validated(submission.label, entry, reports)
 
 
 def _staged_schema(extract: Extract) -> pa.Schema:

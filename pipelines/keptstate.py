@@ -72,12 +72,6 @@ def digest_of(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def frame_digest(frame: pd.DataFrame) -> str:
-    """A digest of a frame's values (row order matters; index ignored)."""
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes() + ",".join(frame.columns).encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class KeptState:
     root: Path
@@ -167,9 +161,14 @@ class KeptState:
         return removed
 
 
+def sql_string(path: Path | str) -> str:
+    """A path (or text) as a DuckDB string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def sql_list(paths: list[Path]) -> str:
     """The paths as a DuckDB list of strings (for ``read_parquet``)."""
-    return "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
+    return "[" + ", ".join(map(sql_string, paths)) + "]"
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:

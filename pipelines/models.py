@@ -133,8 +133,7 @@ def run_models(
         started = time.perf_counter()
         mode = plan.mode(model)
         if mode == keptmarts.EXTEND and not keptmarts.extend(con, model, plan, published_schema):
-            con.execute(f"drop table {published_schema}.{model.name}")
-            mode = keptmarts.BUILD
+            mode = keptmarts.BUILD  # run_model replaces the table (extend changed nothing)
         if mode == keptmarts.BUILD:
             run_model(con, model, published_schema=published_schema, work_schema=work_schema)
         modes[model.name] = mode

@@ -11,6 +11,7 @@ reused while they find the same, even when the index changed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import pyarrow as pa
 
 from pipelines.contract import Extract, load_contract
 from pipelines.ingest import SourceFile, sha256_of
-from pipelines.keptstate import KeptState, digest_of, sql_list, write_json
+from pipelines.keptstate import KeptState, digest_of, sql_list, sql_string, write_json
 
 PARENT_ROWS_SCHEMA = pa.schema(
     [("key", pa.large_string()), ("period_start", pa.date32()), ("is_staged", pa.bool_()), ("event_day", pa.timestamp("us"))]
@@ -104,7 +105,7 @@ def parent_index_of(entries: list[Path], state: KeptState) -> ParentIndex:
             f"from read_parquet({sql_list(paths)}) group by key"
             if paths else "select null::varchar as key, null::timestamp as event_day where false"
         )
-        con.execute(f"copy ({rows} order by key) to '{_sql_path(written)}' (format parquet, compression zstd)")
+        con.execute(f"copy ({rows} order by key) to {sql_string(written)} (format parquet, compression zstd)")
     # Named by the file's bytes: the same name is the same index. (Should the same keys ever be
     # written with other bytes, the children's look-ups are only checked again: lookup_digests.)
     digest = sha256_of(written)[:32]
@@ -119,12 +120,13 @@ def parent_index_of(entries: list[Path], state: KeptState) -> ParentIndex:
 # What a child entry's keys find in an index, made in SQL so that any process makes the same
 # digest: each key's finding as text ("<length>:<key>,..." cannot be read two ways), joined in key
 # order, hashed.
+_NO_KEYS = hashlib.sha256(b"").hexdigest()  # what DuckDB's sha256('') gives: a file without keys
 _LOOKUP_DIGESTS = """
-select k.filename, sha256(coalesce(string_agg(
+select k.filename, sha256(string_agg(
     length(k.key)::varchar || ':' || k.key || ',' || (i.key is not null)::int::varchar || ','
-    || coalesce(epoch_us(i.event_day)::varchar, '-'), ';' order by k.key), '')) as digest
+    || coalesce(epoch_us(i.event_day)::varchar, '-'), ';' order by k.key)) as digest
 from (select distinct filename, key from read_parquet({keys}, filename = true) where key is not null) k
-left join read_parquet('{index}') i on i.key = k.key
+left join read_parquet({index}) i on i.key = k.key
 group by k.filename
 """
 
@@ -136,17 +138,12 @@ def lookup_digests(keys_files: list[Path], index_path: Path) -> dict[Path, str]:
     if not keys_files:
         return {}
     with duckdb.connect() as con:
-        rows = con.execute(_LOOKUP_DIGESTS.format(keys=sql_list(keys_files), index=_sql_path(index_path))).fetchall()
-        empty = con.execute("select sha256('')").fetchone()[0]
+        rows = con.execute(_LOOKUP_DIGESTS.format(keys=sql_list(keys_files), index=sql_string(index_path))).fetchall()
     found = {Path(name): digest for name, digest in rows}
     unknown = found.keys() - set(keys_files)
     if unknown:  # a file named otherwise than asked: never let it pass for one without keys
         raise RuntimeError(f"lookup_digests: DuckDB named files that were not asked for: {sorted(map(str, unknown))[:3]}")
-    return {path: found.get(path, empty) for path in keys_files}  # not found: a file with no keys
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
+    return {path: found.get(path, _NO_KEYS) for path in keys_files}  # not found: a file with no keys
 
 
 @lru_cache(maxsize=2)  # a warm worker lives through many refreshes: keep only the latest indexes
